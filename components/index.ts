@@ -1,0 +1,2 @@
+export * from "./cluster/swarmCluster";
+export * from "./stacks/demo/demoStack";

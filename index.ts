@@ -1,0 +1,59 @@
+// swarm-etl: read and validate the stack config, build the components, export the outputs.
+import * as fs from "fs";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parseStackConfig, rawConfigFromEngine, StackConfig } from "./config/schema";
+import { DemoStack, SwarmCluster } from "./components";
+
+function loadConfig(): StackConfig {
+    try {
+        return parseStackConfig(rawConfigFromEngine(pulumi.runtime.allConfig()));
+    } catch (err) {
+        if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
+}
+
+function privateKeyOf(cfg: StackConfig): pulumi.Output<string> {
+    if (cfg.sshPrivateKey) return pulumi.secret(cfg.sshPrivateKey);
+    const path = cfg.sshPrivateKeyPath!;
+    try {
+        return pulumi.secret(fs.readFileSync(path, "utf8"));
+    } catch (err) {
+        throw new pulumi.RunError(`swarm-etl:sshPrivateKeyPath: cannot read ${path}: ${(err as Error).message}; fix: point it at the private key file, or run \`lab/lab.sh up\` for the lab`);
+    }
+}
+
+const cfg = loadConfig();
+const privateKey = privateKeyOf(cfg);
+
+const cluster = new SwarmCluster("swarm", {
+    bastion: cfg.bastion,
+    managers: cfg.managers,
+    workers: cfg.workers,
+    sshUser: cfg.sshUser,
+    privateKey,
+});
+
+const demo = cfg.demo.enabled
+    ? new DemoStack(
+          "demo",
+          {
+              connection: cluster.managerConnection,
+              privateKey,
+              image: cfg.demo.image,
+              replicas: cfg.demo.replicas,
+              endpointMode: cfg.endpointMode,
+              publishMode: cfg.publishMode,
+              encrypted: cfg.encryptOverlays,
+          },
+          { dependsOn: cluster.members },
+      )
+    : undefined;
+
+export const profile = cfg.profile;
+export const swarmId = cluster.swarmId;
+export const nodes = cluster.nodes;
+export const workerToken = cluster.workerToken;
+export const managerToken = cluster.managerToken;
+export const demoService = demo?.serviceName;
+export const demoNetwork = demo?.networkName;

@@ -1,0 +1,20 @@
+/** Two projects: `unit` (Pulumi mocks and pure functions, no lab needed) and `lab`
+ *  (real sshd/dockerd in the lab and the real Pulumi engine; needs `lab/lab.sh up`). */
+const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: { warnOnly: false } }] };
+module.exports = {
+  projects: [
+    {
+      displayName: "unit",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/tests/unit/**/*.test.ts"],
+    },
+    {
+      displayName: "lab",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/tests/lab/**/*.test.ts"],
+      testTimeout: 15 * 60 * 1000,
+    },
+  ],
+};

@@ -1,0 +1,128 @@
+import { cidrContains, ConfigError, parseStackConfig, rawConfigFromEngine } from "../../config/schema";
+import { HOST_KEY, labConfig } from "./mocks";
+
+function problems(raw: Record<string, unknown>): string[] {
+    try {
+        parseStackConfig(raw);
+    } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+    }
+    throw new Error("the configuration was accepted");
+}
+
+describe("parseStackConfig", () => {
+    test("accepts the lab's config and applies the lab profile's defaults", () => {
+        const cfg = parseStackConfig(labConfig({ endpointMode: undefined, publishMode: undefined, encryptOverlays: undefined }));
+        expect(cfg.endpointMode).toBe("dnsrr");
+        expect(cfg.publishMode).toBe("host");
+        expect(cfg.encryptOverlays).toBe(false);
+        expect(cfg.managers.map((m) => m.port)).toEqual([22, 22, 22]);
+        expect(cfg.demo).toEqual({ enabled: true, replicas: 2, image: "198.18.20.2:5000/lab/busybox:1.36" });
+    });
+
+    test("a real cluster profile defaults to VIPs, the ingress mesh and encrypted overlays", () => {
+        const cfg = parseStackConfig(labConfig({ profile: "prod", endpointMode: undefined, publishMode: undefined, encryptOverlays: undefined }));
+        expect([cfg.endpointMode, cfg.publishMode, cfg.encryptOverlays]).toEqual(["vip", "ingress", true]);
+    });
+
+    test("an even number of managers", () => {
+        const cfg = labConfig();
+        expect(problems({ ...cfg, managers: (cfg.managers as unknown[]).slice(0, 2) })).toEqual([
+            "swarm-etl:managers: 2 managers cannot survive the loss of one (Raft needs a majority); fix: use 1, 3 or 5",
+        ]);
+    });
+
+    test("zero managers", () => {
+        expect(problems(labConfig({ managers: [] }))).toEqual([
+            "swarm-etl:managers: [] needs at least one manager; fix: list 1, 3 or 5 managers",
+            "swarm-etl:managers: 0 managers cannot survive the loss of one (Raft needs a majority); fix: use 1, 3 or 5",
+        ]);
+    });
+
+    test("duplicate names and addresses", () => {
+        const cfg = labConfig();
+        const workers = [
+            { name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY },
+            { name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY },
+        ];
+        expect(problems({ ...cfg, workers })).toEqual([
+            "swarm-etl:workers[1].name: wkr1 is already the name of workers[0]; fix: give every host a unique name",
+            "swarm-etl:workers[1]: address 198.18.20.21 is already used by workers[0]; fix: give every host its own addresses",
+        ]);
+    });
+
+    test("a worker given a public address", () => {
+        const workers = [{ name: "wkr1", privateAddress: "198.18.20.21", publicAddress: "198.18.10.21", hostKey: HOST_KEY }];
+        expect(problems(labConfig({ workers }))).toEqual([
+            "swarm-etl:workers[0].publicAddress: a worker has no public address (workers are reached only through the bastion); fix: remove it, or list the host under managers",
+        ]);
+    });
+
+    test("addresses outside the declared ranges", () => {
+        const workers = [{ name: "wkr1", privateAddress: "10.9.9.9", hostKey: HOST_KEY }];
+        expect(problems(labConfig({ workers }))).toEqual([
+            "swarm-etl:workers[0].privateAddress: 10.9.9.9 is outside network.privateCidr 198.18.20.0/24; fix: use an address in 198.18.20.0/24 or widen network.privateCidr",
+        ]);
+    });
+
+    test("malformed host keys and addresses, all reported at once", () => {
+        const workers = [{ name: "wkr1", privateAddress: "198.18.20.300", hostKey: "AAAA" }];
+        expect(problems(labConfig({ workers }))).toEqual([
+            'swarm-etl:workers[0].privateAddress: "198.18.20.300" is not an IPv4 address; fix: write a dotted-quad address such as 10.0.1.11',
+            'swarm-etl:workers[0].hostKey: "AAAA" is not an SSH public host key; fix: use the key type and base64 blob, e.g. the output of `ssh-keyscan -t ed25519 <host>` without the host name',
+        ]);
+    });
+
+    test("a missing host key", () => {
+        const cfg = labConfig();
+        const bastion = { ...(cfg.bastion as object), hostKey: undefined };
+        expect(problems({ ...cfg, bastion })).toEqual(["swarm-etl:bastion.hostKey: is required but not set; fix: set it in Pulumi.<stack>.yaml"]);
+    });
+
+    test("unknown keys (typos)", () => {
+        const raw = labConfig({ workerz: [] });
+        expect(problems(raw)).toEqual([
+            "swarm-etl:workerz: unknown key; fix: remove it or correct its spelling (known keys: profile, sshUser, sshPrivateKey, sshPrivateKeyPath, bastion, managers, workers, network, registry, endpointMode, publishMode, encryptOverlays, demo)",
+        ]);
+    });
+
+    test("an unknown profile", () => {
+        expect(problems(labConfig({ profile: "staging" }))).toEqual(['swarm-etl:profile: "staging" must be one of "lab", "dev", "prod"; fix: use one of them']);
+    });
+
+    test("both or neither SSH key source", () => {
+        const msg = "swarm-etl: exactly one of sshPrivateKey (secure) and sshPrivateKeyPath must be set; fix: `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`";
+        expect(problems(labConfig({ sshPrivateKeyPath: undefined }))).toEqual([msg]);
+        expect(problems(labConfig({ sshPrivateKey: "secret-key-text" }))).toEqual([msg]);
+    });
+
+    test("a secret value is never echoed in an error", () => {
+        const out = problems(labConfig({ sshPrivateKeyPath: undefined, sshPrivateKey: 42 }));
+        expect(out).toEqual(["swarm-etl:sshPrivateKey: [secret] must be a string; fix: write a string"]);
+    });
+});
+
+describe("rawConfigFromEngine", () => {
+    test("decodes JSON values of our namespace and ignores other namespaces", () => {
+        expect(
+            rawConfigFromEngine({
+                "swarm-etl:managers": '[{"name":"mgr1"}]',
+                "swarm-etl:profile": "lab",
+                "swarm-etl:encryptOverlays": "false",
+                "command:foo": "bar",
+            }),
+        ).toEqual({ managers: [{ name: "mgr1" }], profile: "lab", encryptOverlays: false });
+    });
+});
+
+describe("cidrContains", () => {
+    test.each([
+        ["198.18.20.0/24", "198.18.20.255", true],
+        ["198.18.20.0/24", "198.18.21.0", false],
+        ["10.0.0.0/8", "10.255.1.1", true],
+        ["0.0.0.0/0", "1.2.3.4", true],
+    ])("%s contains %s: %s", (cidr, addr, expected) => {
+        expect(cidrContains(cidr, addr)).toBe(expected);
+    });
+});

@@ -1,0 +1,71 @@
+// Pulumi mocks that record every resource the program registers, with outputs shaped like the
+// real providers' (IDs, node IDs, join tokens), so component graphs can be asserted exactly.
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+}
+
+export function installMocks(): Registered[] {
+    const registered: Registered[] = [];
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+                const state: Record<string, unknown> = { ...args.inputs };
+                switch (args.type) {
+                    case "pulumi-nodejs:dynamic/swarm:SwarmInit":
+                        Object.assign(state, {
+                            swarmId: "swarm-id-1",
+                            nodeId: `node-${args.inputs.connection.name}`,
+                            workerToken: "SWMTKN-1-worker",
+                            managerToken: "SWMTKN-1-manager",
+                            joinAddr: `${args.inputs.advertiseAddr}:2377`,
+                        });
+                        return { id: "swarm-id-1", state };
+                    case "pulumi-nodejs:dynamic/swarm:SwarmJoin":
+                        Object.assign(state, { nodeId: `node-${args.inputs.connection.name}`, hostname: args.inputs.connection.name });
+                        return { id: `node-${args.inputs.connection.name}`, state };
+                    case "pulumi-nodejs:dynamic/swarm:Network":
+                        return { id: `net-${args.name}`, state: { ...state, networkId: `net-${args.name}` } };
+                    case "pulumi-nodejs:dynamic/swarm:Service":
+                        return { id: `svc-${args.name}`, state: { ...state, serviceId: `svc-${args.name}` } };
+                    default:
+                        return { id: `${args.name}-id`, state };
+                }
+            },
+            call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+        },
+        "swarm-etl",
+        "test",
+        false,
+    );
+    return registered;
+}
+
+/** Resolves an Output in a mocked program. */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply(resolve));
+}
+
+export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+
+/** A complete, valid lab configuration (the shape `lab/lab.sh up` writes). */
+export function labConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        profile: "lab",
+        sshUser: "root",
+        sshPrivateKeyPath: "/var/lib/swarm-etl-lab/ssh/id_ed25519",
+        bastion: { name: "bastion", publicAddress: "198.18.10.2", privateAddress: "198.18.20.2", hostKey: HOST_KEY },
+        managers: [1, 2, 3].map((i) => ({ name: `mgr${i}`, publicAddress: `198.18.10.${10 + i}`, privateAddress: `198.18.20.${10 + i}`, hostKey: HOST_KEY })),
+        workers: [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY })),
+        network: { publicCidr: "198.18.10.0/24", privateCidr: "198.18.20.0/24" },
+        registry: "198.18.20.2:5000",
+        endpointMode: "dnsrr",
+        publishMode: "host",
+        encryptOverlays: false,
+        ...overrides,
+    };
+}
