@@ -74,6 +74,17 @@ async function waitReady(p: SwarmJoinInputs, nodeId: string): Promise<void> {
     );
 }
 
+/** A host that left and rejoined leaves its old entry behind as "down": remove it. */
+async function removeStaleEntries(p: SwarmJoinInputs, live: LiveNode): Promise<void> {
+    await withSession(managerTarget(p), async (m) => {
+        const docker = m.docker();
+        const stale = (await docker.listNodes()).filter(
+            (n) => n.Description?.Hostname === live.hostname && n.ID !== live.nodeId && n.Status?.State === "down",
+        );
+        for (const n of stale) await docker.getNode(n.ID!).remove({ force: true });
+    });
+}
+
 async function join(p: SwarmJoinInputs): Promise<SwarmJoinOutputs> {
     const existing = await inspectNode(p);
     if (!existing) {
@@ -103,6 +114,7 @@ async function join(p: SwarmJoinInputs): Promise<SwarmJoinOutputs> {
     if (!live) throw new Error(`${p.connection.name} is not a member of swarm ${p.swarmId} after joining`);
     if (live.role !== p.role) await withSession(managerTarget(p), (m) => setRole(m, live.nodeId, p.role));
     await waitReady(p, live.nodeId);
+    await removeStaleEntries(p, live);
     return { ...p, nodeId: live.nodeId, hostname: live.hostname };
 }
 

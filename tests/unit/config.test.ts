@@ -126,3 +126,27 @@ describe("cidrContains", () => {
         expect(cidrContains(cidr, addr)).toBe(expected);
     });
 });
+
+describe("the committed stack files", () => {
+    const fs = require("fs") as typeof import("fs");
+    const YAML = require("yaml") as typeof import("yaml");
+    const load = (stack: string) => {
+        const doc = YAML.parse(fs.readFileSync(`${__dirname}/../../Pulumi.${stack}.yaml`, "utf8")) as { config: Record<string, unknown> };
+        return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^swarm-etl:/, ""), v]));
+    };
+
+    test.each(["dev", "prod"])("Pulumi.%s.yaml is valid once its secure SSH key is set", (stack) => {
+        expect(() => parseStackConfig({ ...load(stack), sshPrivateKey: "key" })).not.toThrow();
+    });
+
+    test("prod runs 3 managers with VIPs, the ingress mesh and encrypted overlays", () => {
+        const cfg = parseStackConfig({ ...load("prod"), sshPrivateKey: "key" });
+        expect([cfg.managers.length, cfg.endpointMode, cfg.publishMode, cfg.encryptOverlays]).toEqual([3, "vip", "ingress", true]);
+    });
+
+    test("without its secure SSH key a stack is refused with the fix", () => {
+        expect(problems(load("dev"))).toEqual([
+            "swarm-etl: exactly one of sshPrivateKey (secure) and sshPrivateKeyPath must be set; fix: `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`",
+        ]);
+    });
+});

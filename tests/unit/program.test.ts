@@ -50,4 +50,15 @@ describe("index.ts with the lab profile", () => {
         expect(key).toEqual({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: expect.stringContaining("unit-test-key") });
         expect(await pulumi.isSecret(program.workerToken as pulumi.Output<string>)).toBe(true);
     });
+
+    test("the serialized providers require their libraries by name and capture no secret", () => {
+        for (const name of ["swarm-mgr1", "swarm-wkr1", "demo-net", "demo-web"]) {
+            const code = registered.find((r) => r.name === name)!.inputs.__provider as string;
+            expect(typeof code).toBe("string");
+            expect(code).toMatch(/require\("ssh2[\/"]/);
+            expect(code).toMatch(/require\("dockerode[\/"]/);
+            expect(code).not.toContain("unit-test-key");
+            expect(code).not.toContain("PRIVATE KEY");
+        }
+    });
 });

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: type check, unit tests (Pulumi mocks, pure functions), then the lab tests
+# (real sshd/dockerd in the lab, the real Pulumi engine). Does its own setup, brings the lab up,
+# and takes it down again at the end, also on failure (KEEP_LAB=1 keeps it).
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+bash scripts/setup.sh
+. scripts/lab-env.sh
+
+results="$(mktemp -d)"
+finish() {
+    rc=$?
+    if [ "${KEEP_LAB:-0}" != 1 ]; then bash lab/lab.sh down || rc=1; fi
+    node scripts/summarize-jest.js "$results"/*.json || rc=1
+    exit "$rc"
+}
+trap finish EXIT
+
+echo "== type check"
+npx tsc --noEmit -p tsconfig.json
+echo "== unit tests"
+npx jest --selectProjects unit --json --outputFile="$results/unit.json"
+echo "== lab up"
+bash lab/lab.sh up
+echo "== lab tests"
+npx jest --selectProjects lab --runInBand --json --outputFile="$results/lab.json"
