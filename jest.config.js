@@ -2,6 +2,8 @@
  *  (real sshd/dockerd in the lab and the real Pulumi engine; needs `lab/lab.sh up`). */
 const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: { warnOnly: false } }] };
 module.exports = {
+  // Lab tests drive real daemons and the real engine; unit tests finish in seconds regardless.
+  testTimeout: 15 * 60 * 1000,
   projects: [
     {
       displayName: "unit",
@@ -14,7 +16,6 @@ module.exports = {
       testEnvironment: "node",
       transform: tsJest,
       testMatch: ["<rootDir>/tests/lab/**/*.test.ts"],
-      testTimeout: 15 * 60 * 1000,
     },
   ],
 };

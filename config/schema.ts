@@ -166,7 +166,7 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
         endpointMode: cfg.endpointMode ?? (lab ? "dnsrr" : "vip"),
         publishMode: cfg.publishMode ?? (lab ? "host" : "ingress"),
         encryptOverlays: cfg.encryptOverlays ?? !lab,
-        demo: { ...cfg.demo, image: cfg.demo.image ?? `${cfg.registry}/lab/busybox:1.36` },
+        demo: { ...cfg.demo, image: cfg.demo.image ?? `${cfg.registry}/lab/busybox:1.35` },
     };
 }
 
@@ -180,6 +180,19 @@ export function rawConfigFromEngine(all: Record<string, string>): Record<string,
         if (!key.startsWith(`${PROJECT}:`)) continue;
         const name = key.slice(PROJECT.length + 1);
         raw[name] = decodeValue(text);
+    }
+    return raw;
+}
+
+/**
+ * The same from a `Pulumi.<stack>.yaml` `config:` map. The CLI rewrites scalars as strings
+ * (`encryptOverlays: "false"`) when it saves the file, so strings are decoded like the engine's.
+ */
+export function rawConfigFromStackFile(config: Record<string, unknown>): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (!key.startsWith(`${PROJECT}:`)) continue;
+        raw[key.slice(PROJECT.length + 1)] = typeof value === "string" ? decodeValue(value) : value;
     }
     return raw;
 }

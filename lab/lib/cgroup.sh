@@ -7,19 +7,21 @@
 # Works with cgroup v1 (this machine: v1 controllers under a tmpfs, plus a v2
 # "unified" mount) and with a pure v2 /sys/fs/cgroup.
 
-# cg_roots: one line per cgroup hierarchy root (deduplicated).
-cg_roots() {
+# cg_scan_roots: one line per cgroup hierarchy root (deduplicated).
+cg_scan_roots() {
   if [[ -f /sys/fs/cgroup/cgroup.procs ]]; then echo /sys/fs/cgroup; return; fi
   local d
   for d in /sys/fs/cgroup/*/; do
     if [[ -f ${d}cgroup.procs ]]; then readlink -f "$d"; fi
   done | sort -u
 }
+CG_ROOTS=$(cg_scan_roots)
+cg_roots() { echo "$CG_ROOTS"; }
 
 # cg_mkdir ROOT REL: mkdir ROOT/REL level by level; cpuset levels get the
 # parent's cpus/mems (a fresh v1 cpuset accepts no task while empty).
 cg_mkdir() {
-  local root=$1 rel=$2 path=$1 part
+  local rel=$2 path=$1 part
   local IFS=/
   for part in $rel; do
     [[ -n $part ]] || continue
@@ -50,11 +52,11 @@ cg_join() {
   done
 }
 
-# cg_pids [HOST]: pids in the lab's cgroups (of HOST only if given), sorted.
+# cg_pids: pids in the lab's cgroups, sorted.
 cg_pids() {
-  local r sub=$CGROUP_NAME${1:+/$1}
+  local r
   for r in $(cg_roots); do
-    if [[ -d $r/$sub ]]; then find "$r/$sub" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
+    if [[ -d $r/$CGROUP_NAME ]]; then find "$r/$CGROUP_NAME" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
   done | sort -un
 }
 

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # constants used by the other lib files
 # Constants and small helpers shared by every lab script (sourced, not run).
 #
 # The lab is one bastion, N managers and M workers, each a network namespace
@@ -72,10 +73,12 @@ LAB_WORKERS=${LAB_WORKERS:-$DEFAULT_WORKERS}
 
 # validate_size: die unless LAB_MANAGERS/LAB_WORKERS are sane numbers.
 validate_size() {
-  [[ $LAB_MANAGERS =~ ^[0-9]+$ ]] && ((LAB_MANAGERS >= 1 && LAB_MANAGERS <= MAX_MANAGERS)) ||
+  if ! [[ $LAB_MANAGERS =~ ^[0-9]{1,2}$ ]] || ((10#$LAB_MANAGERS < 1 || 10#$LAB_MANAGERS > MAX_MANAGERS)); then
     die "managers must be 1..$MAX_MANAGERS (got '$LAB_MANAGERS')"
-  [[ $LAB_WORKERS =~ ^[0-9]+$ ]] && ((LAB_WORKERS >= 0 && LAB_WORKERS <= MAX_WORKERS)) ||
+  fi
+  if ! [[ $LAB_WORKERS =~ ^[0-9]{1,2}$ ]] || ((10#$LAB_WORKERS > MAX_WORKERS)); then
     die "workers must be 0..$MAX_WORKERS (got '$LAB_WORKERS')"
+  fi
   LAB_MANAGERS=$((10#$LAB_MANAGERS)) LAB_WORKERS=$((10#$LAB_WORKERS))
 }
 

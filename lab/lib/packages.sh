@@ -5,6 +5,7 @@
 
 # Packages installed on the machine. util-linux (nsenter, unshare, flock),
 # mount and hostname are essential in Debian, listed for fresh minimal images.
+# shellcheck disable=SC2034 # used by up.sh
 LAB_PACKAGES=(docker.io openssh-server openssh-client iproute2 iptables util-linux mount hostname)
 
 APT_UPDATED=0
@@ -34,7 +35,7 @@ ensure_packages() {
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && ours=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
     { ((ours)) && rm -f "$policy"; die "apt-get install ${missing[*]} failed"; }
   if ((ours)); then rm -f "$policy"; fi
 }

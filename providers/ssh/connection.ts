@@ -172,8 +172,13 @@ function dockerOver(client: Client, target: SshEndpoint): Docker {
     // http.Agent supports an asynchronous createConnection(options, callback).
     (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
         client.openssh_forwardOutStreamLocal("/var/run/docker.sock", (err, stream) => {
-            if (err) cb(new Error(`cannot reach the Docker API of ${target.name} over SSH: ${err.message}`));
-            else cb(null, stream);
+            if (err) return cb(new Error(`cannot reach the Docker API of ${target.name} over SSH: ${err.message}`));
+            // Node's http client treats its socket as a net.Socket; an SSH channel has none of these.
+            const socketLike = stream as unknown as Record<string, unknown>;
+            for (const m of ["setTimeout", "setNoDelay", "setKeepAlive", "ref", "unref"]) {
+                if (typeof socketLike[m] !== "function") socketLike[m] = () => stream;
+            }
+            cb(null, stream);
         });
         return undefined;
     };

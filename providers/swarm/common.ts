@@ -68,3 +68,8 @@ export function knownProps<T>(props: T | undefined, type: string): T {
     if (!props) throw new Error(`${type} cannot be imported by ID alone: it needs its connection; declare it in the program instead`);
     return props;
 }
+
+/** A JSON-clean copy: the engine's protobuf Struct rejects `undefined` values ("Unexpected struct type"). */
+export function plain<T>(value: T): T {
+    return JSON.parse(JSON.stringify(value)) as T;
+}

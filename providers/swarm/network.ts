@@ -2,7 +2,7 @@
 // read() reports a network removed by hand; delete() tolerates one already gone.
 import * as pulumi from "@pulumi/pulumi";
 import { withSession } from "../ssh/connection";
-import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, statusCode, toTarget , knownProps } from "./common";
+import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, statusCode, toTarget , knownProps, plain } from "./common";
 
 export interface NetworkFields {
     name: string;
@@ -68,7 +68,7 @@ const provider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> =
                 throw new Error(`creating network ${inputs.name} failed: ${daemonMessage(err)}`);
             }
         });
-        return { id, outs: { ...inputs, networkId: id } };
+        return { id, outs: plain({ ...inputs, networkId: id }) };
     },
 
     async read(id, maybeProps) {
@@ -76,7 +76,7 @@ const provider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> =
         return withSession(toTarget(props), async (s) => {
             try {
                 const live = (await s.docker().getNetwork(id).inspect()) as NetworkView;
-                return { id, props: { ...props, ...networkFieldsFromLive(live, props), networkId: id } };
+                return { id, props: plain({ ...props, ...networkFieldsFromLive(live, props), networkId: id }) };
             } catch (err) {
                 if (statusCode(err) === 404) return { id: "", props: {} as NetworkOutputs };
                 throw err;
@@ -91,7 +91,7 @@ const provider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> =
     },
 
     async update(id, _olds, news) {
-        return { outs: { ...news, networkId: id } };
+        return { outs: plain({ ...news, networkId: id }) };
     },
 
     async delete(id, props) {

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type Docker = require("dockerode");
 import { withSession } from "../ssh/connection";
-import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, sleep, statusCode, toTarget , knownProps } from "./common";
+import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, sleep, statusCode, toTarget , knownProps, plain } from "./common";
 import {
     DockerServiceSpec,
     fieldsFromSpec,
@@ -119,7 +119,7 @@ const provider: pulumi.dynamic.ResourceProvider<ServiceInputs, ServiceOutputs> =
             }
             return serviceId;
         });
-        return { id, outs: { ...inputs, ...fields(inputs), serviceId: id } };
+        return { id, outs: plain({ ...inputs, ...fields(inputs), serviceId: id }) };
     },
 
     async read(id, maybeProps) {
@@ -128,7 +128,7 @@ const provider: pulumi.dynamic.ResourceProvider<ServiceInputs, ServiceOutputs> =
         if (!live) return { id: "", props: {} as ServiceOutputs };
         const outs: ServiceOutputs = { ...props, serviceId: id };
         for (const k of SERVICE_UPDATE_FIELDS) delete (outs as Partial<ServiceOutputs>)[k];
-        return { id, props: { ...outs, ...live } };
+        return { id, props: plain({ ...outs, ...live }) };
     },
 
     async diff(_id, olds, news) {
@@ -162,7 +162,7 @@ const provider: pulumi.dynamic.ResourceProvider<ServiceInputs, ServiceOutputs> =
                 await waitConverged(docker, id, news.name, news.replicas, since, (news.convergeTimeoutSeconds ?? 300) * 1000);
             });
         }
-        return { outs: { ...news, ...fields(news), serviceId: id } };
+        return { outs: plain({ ...news, ...fields(news), serviceId: id }) };
     },
 
     async delete(id, props) {

@@ -3,7 +3,7 @@
 // read() sees a swarm that was left or re-created by hand; delete() makes the manager leave.
 import * as pulumi from "@pulumi/pulumi";
 import { withSession } from "../ssh/connection";
-import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, toTarget , knownProps } from "./common";
+import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, toTarget , knownProps, plain } from "./common";
 
 export interface SwarmInitInputs extends ConnectionInputs {
     /** Address other nodes reach this manager on (the private address). */
@@ -70,7 +70,7 @@ const provider: pulumi.dynamic.ResourceProvider<SwarmInitInputs, SwarmInitOutput
         });
         const outs = await inspect(inputs);
         if (!outs) throw new Error(`${inputs.connection.name} is not an active manager after swarm init`);
-        return { id: outs.swarmId, outs };
+        return { id: outs.swarmId, outs: plain(outs) };
     },
 
     async read(id, maybeProps) {
@@ -78,7 +78,7 @@ const provider: pulumi.dynamic.ResourceProvider<SwarmInitInputs, SwarmInitOutput
         const outs = await inspect(props);
         // A swarm that is gone, or was re-created with another ID, is no longer this resource.
         if (!outs || outs.swarmId !== id) return { id: "", props: {} as SwarmInitOutputs };
-        return { id, props: outs };
+        return { id, props: plain(outs) };
     },
 
     async diff(_id, olds, news) {
@@ -94,7 +94,7 @@ const provider: pulumi.dynamic.ResourceProvider<SwarmInitInputs, SwarmInitOutput
     async update(_id, _olds, news) {
         const outs = await inspect(news);
         if (!outs) throw new Error(`${news.connection.name} is no longer a manager of the swarm; run \`pulumi refresh\` and \`pulumi up\``);
-        return { outs };
+        return { outs: plain(outs) };
     },
 
     async delete(_id, props) {

@@ -4,7 +4,7 @@
 // and removes it from the node list, so the host is clean.
 import * as pulumi from "@pulumi/pulumi";
 import { SshSession, withSession } from "../ssh/connection";
-import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, statusCode, toTarget, waitFor , knownProps } from "./common";
+import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, statusCode, toTarget, waitFor , knownProps, plain } from "./common";
 
 export type NodeRole = "manager" | "worker";
 
@@ -121,14 +121,14 @@ async function join(p: SwarmJoinInputs): Promise<SwarmJoinOutputs> {
 const provider: pulumi.dynamic.ResourceProvider<SwarmJoinInputs, SwarmJoinOutputs> = {
     async create(inputs) {
         const outs = await join(inputs);
-        return { id: outs.nodeId, outs };
+        return { id: outs.nodeId, outs: plain(outs) };
     },
 
     async read(id, maybeProps) {
         const props = knownProps(maybeProps, "swarm:SwarmJoin");
         const live = await inspectNode(props);
         if (!live || live.nodeId !== id) return { id: "", props: {} as SwarmJoinOutputs };
-        return { id, props: { ...props, role: live.role, hostname: live.hostname } };
+        return { id, props: plain({ ...props, role: live.role, hostname: live.hostname }) };
     },
 
     async diff(_id, olds, news) {
@@ -142,7 +142,7 @@ const provider: pulumi.dynamic.ResourceProvider<SwarmJoinInputs, SwarmJoinOutput
             await withSession(managerTarget(news), (m) => setRole(m, id, news.role));
             await waitReady(news, id);
         }
-        return { outs: { ...news, nodeId: id, hostname: olds.hostname } };
+        return { outs: plain({ ...news, nodeId: id, hostname: olds.hostname }) };
     },
 
     async delete(id, props) {

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { parseStackConfig, StackConfig } from "../../config/schema";
+import { parseStackConfig, rawConfigFromStackFile, StackConfig } from "../../config/schema";
 import type { SshTarget } from "../../providers/ssh/connection";
 
 export const REPO = path.resolve(__dirname, "../..");
@@ -14,9 +14,7 @@ export function labConfig(): StackConfig {
         throw new Error(`the lab is not up: ${LAB_STACK_FILE} is missing; run \`npm run lab -- up\` (npm test does this itself)`);
     }
     const doc = YAML.parse(fs.readFileSync(LAB_STACK_FILE, "utf8")) as { config: Record<string, unknown> };
-    const raw: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(doc.config)) raw[k.replace(/^swarm-etl:/, "")] = v;
-    return parseStackConfig(raw);
+    return parseStackConfig(rawConfigFromStackFile(doc.config));
 }
 
 export function privateKey(cfg: StackConfig): string {

@@ -1,4 +1,4 @@
-import { cidrContains, ConfigError, parseStackConfig, rawConfigFromEngine } from "../../config/schema";
+import { cidrContains, ConfigError, parseStackConfig, rawConfigFromEngine, rawConfigFromStackFile } from "../../config/schema";
 import { HOST_KEY, labConfig } from "./mocks";
 
 function problems(raw: Record<string, unknown>): string[] {
@@ -18,7 +18,7 @@ describe("parseStackConfig", () => {
         expect(cfg.publishMode).toBe("host");
         expect(cfg.encryptOverlays).toBe(false);
         expect(cfg.managers.map((m) => m.port)).toEqual([22, 22, 22]);
-        expect(cfg.demo).toEqual({ enabled: true, replicas: 2, image: "198.18.20.2:5000/lab/busybox:1.36" });
+        expect(cfg.demo).toEqual({ enabled: true, replicas: 2, image: "198.18.20.2:5000/lab/busybox:1.35" });
     });
 
     test("a real cluster profile defaults to VIPs, the ingress mesh and encrypted overlays", () => {
@@ -116,6 +116,16 @@ describe("rawConfigFromEngine", () => {
     });
 });
 
+describe("rawConfigFromStackFile", () => {
+    test("decodes the scalars the CLI rewrote as strings, keeps objects", () => {
+        expect(rawConfigFromStackFile({ "swarm-etl:encryptOverlays": "false", "swarm-etl:demo": { replicas: 2 }, "swarm-etl:profile": "lab", other: 1 })).toEqual({
+            encryptOverlays: false,
+            demo: { replicas: 2 },
+            profile: "lab",
+        });
+    });
+});
+
 describe("cidrContains", () => {
     test.each([
         ["198.18.20.0/24", "198.18.20.255", true],
@@ -132,7 +142,7 @@ describe("the committed stack files", () => {
     const YAML = require("yaml") as typeof import("yaml");
     const load = (stack: string) => {
         const doc = YAML.parse(fs.readFileSync(`${__dirname}/../../Pulumi.${stack}.yaml`, "utf8")) as { config: Record<string, unknown> };
-        return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^swarm-etl:/, ""), v]));
+        return rawConfigFromStackFile(doc.config);
     };
 
     test.each(["dev", "prod"])("Pulumi.%s.yaml is valid once its secure SSH key is set", (stack) => {

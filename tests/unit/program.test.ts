@@ -39,7 +39,7 @@ describe("index.ts with the lab profile", () => {
 
     test("the lab profile gives the demo service dnsrr, host-mode ports and an unencrypted overlay", () => {
         const svc = registered.find((r) => r.name === "demo-web")!.inputs;
-        expect(svc).toMatchObject({ endpointMode: "dnsrr", replicas: 2, image: "198.18.20.2:5000/lab/busybox:1.36", networks: ["net-demo-net"] });
+        expect(svc).toMatchObject({ endpointMode: "dnsrr", replicas: 2, image: "198.18.20.2:5000/lab/busybox:1.35", networks: ["net-demo-net"] });
         expect(svc.ports).toEqual([{ target: 8080, published: 8080, protocol: "tcp", mode: "host" }]);
         expect(registered.find((r) => r.name === "demo-net")!.inputs).toMatchObject({ name: "demo-net", encrypted: false, attachable: true });
     });

@@ -3,7 +3,7 @@ import { canonical, changedKeys } from "../../providers/swarm/common";
 
 const fields: ServiceFields = {
     name: "demo-web",
-    image: "198.18.20.2:5000/lab/busybox:1.36",
+    image: "198.18.20.2:5000/lab/busybox:1.35",
     replicas: 2,
     command: ["httpd", "-f", "-p", "8080"],
     env: { B: "2", A: "1=x" },
