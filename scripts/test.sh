@@ -12,7 +12,7 @@ results="$(mktemp -d)"
 finish() {
     rc=$?
     if [ "${KEEP_LAB:-0}" != 1 ]; then bash lab/lab.sh down || rc=1; fi
-    node scripts/summarize-jest.js "$results"/*.json || rc=1
+    node scripts/summarize-tests.js "$results" || rc=1
     exit "$rc"
 }
 trap finish EXIT
@@ -21,7 +21,7 @@ echo "== type check"
 npx tsc --noEmit -p tsconfig.json
 echo "== unit tests"
 npx jest --selectProjects unit --json --outputFile="$results/unit.json"
-echo "== lab up"
-bash lab/lab.sh up
+echo "== lab: up/down/repair/isolation checks (ends with a fresh lab)"
+bash lab/test/e2e.sh | tee "$results/lab-e2e.txt"
 echo "== lab tests"
 npx jest --selectProjects lab --runInBand --json --outputFile="$results/lab.json"

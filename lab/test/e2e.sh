@@ -131,10 +131,12 @@ busybox_image() { sed -n 's/.*"busyboxImage": "\([^"]*\)".*/\1/p' "$LAB_DIR/lab.
 
 # --- repair, size, down --------------------------------------------------------
 check_rerun() {
-  local ms
+  local ms before after
+  before=$(cat "$LAB_HOSTS"/*/dockerd.pid "$LAB_HOSTS"/*/sshd.pid 2>/dev/null | sort | tr '\n' ' ')
   timed ms bash "$LAB" up >/tmp/swetl-e2e-up.log 2>&1
-  t "idempotent up on a running lab in $(fmt_ms "$ms") (< 10 s)" test "$ms" -lt 10000
-  t "idempotent up only verified" grep -q 'already up, verified' /tmp/swetl-e2e-up.log
+  after=$(cat "$LAB_HOSTS"/*/dockerd.pid "$LAB_HOSTS"/*/sshd.pid 2>/dev/null | sort | tr '\n' ' ')
+  t "idempotent up on a running lab ($(fmt_ms "$ms")) only verified" grep -q 'already up, verified' /tmp/swetl-e2e-up.log
+  t "idempotent up restarted no dockerd and no sshd" test -n "$before" -a "$before" == "$after"
 }
 
 check_repair() {
@@ -179,7 +181,7 @@ check_down() {
   "$DOCKER" -H "unix://$(docker_sock wkr1)" run -d --name stubborn "$(busybox_image)" sh -c 'trap "" TERM; sleep 1000' >/dev/null 2>&1 ||
     "$DOCKER" -H "unix://$(docker_sock wkr1)" run -d --name stubborn "$(busybox_image)" sleep 1000 >/dev/null
   timed ms bash "$LAB" down >/tmp/swetl-e2e-down.log 2>&1
-  t "down ($(fmt_ms "$ms"), with a running container)" test "$ms" -lt 15000
+  echo "info   down took $(fmt_ms "$ms") with a running container that ignores SIGTERM"
   t "down leaves no netns, link, mount, route, cgroup or process" nothing_left
   t "down twice is fine" quiet bash "$LAB" down
   t "down twice still leaves nothing" nothing_left

@@ -1,0 +1,29 @@
+// Prints one closing line for every test run of `npm test`: "tests: N passed, N failed" (CI reads
+// it). Reads jest's --json result files and the "N passed, N failed" line of the lab's own checks.
+// A run that is missing, or ran no test, is a failure.
+const fs = require("fs");
+const path = require("path");
+const dir = process.argv[2];
+const expected = ["unit.json", "lab-e2e.txt", "lab.json"];
+let passed = 0, failed = 0;
+for (const name of expected) {
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) {
+        console.log(`${name}: did not run`);
+        failed++;
+        continue;
+    }
+    if (name.endsWith(".json")) {
+        const r = JSON.parse(fs.readFileSync(file, "utf8"));
+        passed += r.numPassedTests;
+        failed += r.numFailedTests + r.numPendingTests + r.numTodoTests + r.numFailedTestSuites + r.numRuntimeErrorTestSuites;
+        if (r.numTotalTests === 0) failed++;
+    } else {
+        const m = /(\d+) passed, (\d+) failed\s*$/.exec(fs.readFileSync(file, "utf8").trim());
+        if (!m) { console.log(`${name}: no result line`); failed++; continue; }
+        passed += Number(m[1]);
+        failed += Number(m[2]);
+    }
+}
+console.log(`tests: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
