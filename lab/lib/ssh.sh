@@ -61,6 +61,9 @@ MaxStartups 100:30:200
 MaxSessions 50
 ClientAliveInterval 30
 AcceptEnv LANG LC_*
+# A home of the lab's own: the machine's ~/.bashrc (e.g. a pyenv init racing on its shims when
+# many sessions start at once) must not run in the lab's sessions.
+SetEnv HOME=$LAB_DIR/home
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
 }

@@ -87,7 +87,7 @@ cmd_up() {
   validate_size
   local t0
   t0=$(now_ms)
-  mkdir -p "$LAB_DIR" "$LAB_CACHE"
+  mkdir -p "$LAB_DIR" "$LAB_CACHE" "$LAB_DIR/home"
 
   local have
   have=$(recorded_size)
