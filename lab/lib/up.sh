@@ -87,7 +87,7 @@ cmd_up() {
   validate_size
   local t0
   t0=$(now_ms)
-  mkdir -p "$LAB_DIR" "$LAB_CACHE" "$LAB_DIR/home"
+  mkdir -p "$LAB_DIR" "$LAB_CACHE" "$LAB_DIR/home" "$LAB_DIR/pulumi-state"
 
   local have
   have=$(recorded_size)
