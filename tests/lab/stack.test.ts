@@ -64,11 +64,18 @@ describe("pulumi up --stack lab, through the bastion, with the real engine", () 
         expect(res.outputs.nodes.value.map((n: { hostname: string }) => n.hostname).sort()).toEqual(nodeNames.sort());
         expect(res.outputs.workerToken.secret).toBe(true);
 
-        const running = await withSession(mgr1, async (s) => {
-            const tasks = await s.docker().listTasks({ filters: { service: ["demo-web"], "desired-state": ["running"] } });
-            return tasks.filter((t) => t.Status?.State === "running").length;
+        const nodeAddrs = await withSession(mgr1, async (s) => {
+            const docker = s.docker();
+            const tasks = await docker.listTasks({ filters: { service: ["demo-web"], "desired-state": ["running"] } });
+            const running = tasks.filter((t) => t.Status?.State === "running");
+            return Promise.all(running.map(async (t) => (await docker.getNode(t.NodeID!).inspect()).Status.Addr as string));
         });
-        expect(running).toBe(2);
+        expect(nodeAddrs).toHaveLength(2);
+        // Each task answers on its node's host-mode port (seen from the bastion, on the private network).
+        const bastion = hosts.get(cfg.bastion.name)!;
+        const answers = await withSession(bastion, (s) => Promise.all(nodeAddrs.map((a) => s.exec(`curl -s -m 5 http://${a}:8080/hostname`))));
+        for (const a of answers) expect(a.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
+        expect(new Set(answers.map((a) => a.stdout.trim())).size).toBe(2);
     });
 
     test("the state holds no private key and no join token in plaintext", async () => {
