@@ -2,22 +2,16 @@
 // program → our dynamic providers → ssh2 through the bastion → each node's dockerd).
 import * as fs from "fs";
 import * as path from "path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { Stack } from "@pulumi/pulumi/automation";
 import { withSession } from "../../providers/ssh/connection";
-import { labConfig, privateKey, REPO, targets } from "./labConfig";
+import { labConfig, privateKey, targets } from "./labConfig";
+import { labStack, log, requiredEnv } from "./harness";
 
 const cfg = labConfig();
 const hosts = targets(cfg);
 const mgr1 = hosts.get(cfg.managers[0].name)!;
 const nodeNames = [...cfg.managers, ...cfg.workers].map((h) => h.name);
 
-function requiredEnv(name: string): string {
-    const v = process.env[name];
-    if (!v) throw new Error(`${name} is not set; run the lab tests through \`npm test\` (scripts/test.sh sets it)`);
-    return v;
-}
-
-const log = (tag: string) => (out: string) => process.stdout.write(`[${tag}] ${out}`);
 
 interface NodeView {
     hostname: string;
@@ -43,10 +37,7 @@ describe("pulumi up --stack lab, through the bastion, with the real engine", () 
     let stack: Stack;
 
     beforeAll(async () => {
-        stack = await LocalWorkspace.createOrSelectStack(
-            { stackName: "lab", workDir: REPO },
-            { envVars: { PULUMI_BACKEND_URL: requiredEnv("PULUMI_BACKEND_URL"), PULUMI_CONFIG_PASSPHRASE: requiredEnv("PULUMI_CONFIG_PASSPHRASE") } },
-        );
+        stack = await labStack();
         // Start from nothing, whatever an earlier demo left in this lab.
         await stack.destroy({ onOutput: log("destroy-before") });
         for (const n of nodeNames) expect(await swarmStateOf(n)).toBe("inactive");

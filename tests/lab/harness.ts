@@ -1,0 +1,68 @@
+// Shared harness of the lab tests: a swarm that exists (the `lab` stack, brought up through the
+// real engine if it is not), and inline Pulumi programs run by the real engine in their own
+// stacks, so each test file declares just the resources it tests.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import type { HostConnection } from "../../providers/swarm";
+import { labConfig, privateKey, REPO } from "./labConfig";
+
+export function requiredEnv(name: string): string {
+    const v = process.env[name];
+    if (!v) throw new Error(`${name} is not set; run the lab tests through \`npm test\` (scripts/test.sh sets it)`);
+    return v;
+}
+
+export function engineEnv(): Record<string, string> {
+    return { PULUMI_BACKEND_URL: requiredEnv("PULUMI_BACKEND_URL"), PULUMI_CONFIG_PASSPHRASE: requiredEnv("PULUMI_CONFIG_PASSPHRASE") };
+}
+
+export const log = (tag: string) => (out: string) => {
+    if (process.env.SWARM_ETL_TEST_VERBOSE) process.stdout.write(`[${tag}] ${out}`);
+};
+
+/** The `lab` stack (the program in index.ts with Pulumi.lab.yaml). */
+export function labStack(): Promise<Stack> {
+    return LocalWorkspace.createOrSelectStack({ stackName: "lab", workDir: REPO }, { envVars: engineEnv() });
+}
+
+/** Makes sure the lab's swarm exists: `pulumi up --stack lab` (a no-op when it is up already). */
+export async function ensureSwarm(): Promise<void> {
+    const stack = await labStack();
+    await stack.up({ onOutput: log("lab-up") });
+}
+
+/** How resources reach the swarm's first manager, through the bastion. */
+export function managerConnection(): HostConnection {
+    const cfg = labConfig();
+    const m = cfg.managers[0];
+    return {
+        name: m.name,
+        host: m.privateAddress,
+        port: m.port,
+        user: cfg.sshUser,
+        hostKey: m.hostKey,
+        bastion: { name: cfg.bastion.name, host: cfg.bastion.publicAddress, port: cfg.bastion.port, user: cfg.bastion.user ?? cfg.sshUser, hostKey: cfg.bastion.hostKey },
+    };
+}
+
+/** The lab's SSH key as a secret Output (call inside a Pulumi program). */
+export function secretKey(): pulumi.Output<string> {
+    return pulumi.secret(privateKey(labConfig()));
+}
+
+/**
+ * A stack named `name` running `program` through the real engine. Its work directory is
+ * tests/lab/.work/<name> with node_modules linked in, so the dynamic providers' `require`s resolve.
+ */
+export async function inlineStack(name: string, program: () => Promise<Record<string, unknown> | void>): Promise<Stack> {
+    const workDir = path.join(REPO, "tests/lab/.work", name);
+    fs.mkdirSync(workDir, { recursive: true });
+    const link = path.join(workDir, "node_modules");
+    if (!fs.existsSync(link)) fs.symlinkSync(path.join(REPO, "node_modules"), link);
+    return LocalWorkspace.createOrSelectStack(
+        { stackName: name, projectName: "swarm-etl-tests", program },
+        { workDir, envVars: engineEnv(), projectSettings: { name: "swarm-etl-tests", runtime: "nodejs" } },
+    );
+}
