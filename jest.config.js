@@ -16,6 +16,7 @@ module.exports = {
       testEnvironment: "node",
       transform: tsJest,
       testMatch: ["<rootDir>/tests/lab/**/*.test.ts"],
+      setupFilesAfterEnv: ["<rootDir>/tests/lab/setup.ts"],
     },
   ],
 };

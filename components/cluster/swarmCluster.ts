@@ -74,6 +74,14 @@ export function planCluster(args: SwarmClusterArgs) {
     const [first, ...otherManagers] = args.managers;
     return {
         first: { host: first, connection: connectionOf(first), ...bind(first) },
+        /** The first manager, with the others as alternates for when it is down. */
+        manager: {
+            ...connectionOf(first),
+            alternates: otherManagers.map((h) => {
+                const { bastion: _omit, ...endpoint } = connectionOf(h);
+                return endpoint;
+            }),
+        } as HostConnection,
         joins: [
             ...otherManagers.map((h) => ({ host: h, role: "manager" as NodeRole, connection: connectionOf(h), ...bind(h) })),
             ...(args.workers ?? []).map((h) => ({ host: h, role: "worker" as NodeRole, connection: connectionOf(h), ...bind(h) })),
@@ -88,7 +96,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     public readonly managerToken: pulumi.Output<string>;
     /** Every node with its role and Swarm node ID. */
     public readonly nodes: pulumi.Output<ClusterNode[]>;
-    /** How stacks reach a manager of this swarm (through the bastion). */
+    /** How stacks reach a manager of this swarm (through the bastion; the other managers as alternates). */
     public readonly managerConnection: HostConnection;
     /** The init resource and the joins, for `dependsOn` of stacks. */
     public readonly members: pulumi.Resource[];
@@ -124,7 +132,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
                     advertiseAddr: j.advertiseAddr,
                     listenAddr: j.listenAddr,
                     dataPathAddr: j.dataPathAddr,
-                    manager: plan.first.connection,
+                    manager: plan.manager,
                 },
                 // Managers join one at a time (each waits for the previous one to be reachable).
                 { parent: this, dependsOn: j.role === "manager" ? [previousManager] : [init] },
@@ -136,7 +144,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         this.swarmId = init.swarmId;
         this.workerToken = pulumi.secret(init.workerToken);
         this.managerToken = pulumi.secret(init.managerToken);
-        this.managerConnection = plan.first.connection;
+        this.managerConnection = plan.manager;
         this.members = [init, ...joins.map((j) => j.join)];
         this.nodes = pulumi.all([
             pulumi.all([init.nodeId]).apply(([nodeId]) => ({ name: plan.first.host.name, role: "manager" as NodeRole, nodeId, hostname: plan.first.host.name })),

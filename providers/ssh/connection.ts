@@ -1,134 +1,128 @@
-// SSH transport: one hop through the bastion (ssh2 forwardOut) with pinned host keys on both
-// hops, command execution, and the Docker Engine API over the SSH channel
-// (`direct-streamlocal` to /var/run/docker.sock, used as the socket of dockerode's HTTP agent).
+// Pooled SSH sessions: one connection per host (and one to the bastion) per process, shared by
+// every resource operation of a `pulumi up/preview/refresh` run. The pool lives on globalThis and
+// is created at call time: the dynamic providers that use it are serialized into the state, so
+// nothing that holds a socket may be captured at module scope (and each serialized provider has
+// its own copy of this module, while all of them share the process).
 //
-// Nothing here is kept at module scope: the dynamic providers that use it are serialized into
-// the state, so every connection is made inside a call and closed by its caller.
-//
-// Imports use `import x = require(...)`: the closure serializer of dynamic providers recognizes
-// a captured module object and emits a `require` for it, but not the wrappers `import * as`
-// and default imports create under esModuleInterop.
-import http = require("http");
+// Connecting is retried where it is safe (network errors before authentication); a host-key
+// mismatch or an authentication failure is never retried. With `alternates`, a host that cannot be
+// reached, or whose Docker daemon does not answer, is replaced by the next one.
 import ssh2 = require("ssh2");
-import Docker = require("dockerode");
-import type { Duplex } from "stream";
+import {
+    connectClient,
+    dockerOver,
+    execOn,
+    forwardOut,
+    isHostKeyMismatch,
+    SshEndpoint,
+    SshSession,
+    SshTarget,
+} from "./client";
 
-type Client = ssh2.Client;
-type ConnectConfig = ssh2.ConnectConfig;
+export { formatHostKey, hostKeyMatches, hostKeyMismatch, isHostKeyMismatch, openSession } from "./client";
+export type { ExecResult, SshEndpoint, SshSession, SshTarget } from "./client";
 
-/** One SSH endpoint. `hostKey` is the pinned public host key: "<type> <base64>". */
-export interface SshEndpoint {
-    /** Name of the host, used in error messages. */
-    name: string;
-    host: string;
-    port: number;
-    user: string;
-    hostKey: string;
+interface Pooled {
+    client: Promise<ssh2.Client>;
+    active: number;
+    lastUsed: number;
 }
 
-/** A host reached through the bastion (or directly when `bastion` is absent). */
-export interface SshTarget extends SshEndpoint {
-    bastion?: SshEndpoint;
-    /** The private key (PEM/OpenSSH text) used for the bastion and the host. */
-    privateKey: string;
-    /** Timeout of the TCP connect and SSH handshake of each hop. @default - 20 s */
-    connectTimeoutMs?: number;
+interface Pool {
+    entries: Map<string, Pooled>;
+    /** SSH handshakes made by this process, for tests and the bench. */
+    handshakes: number;
+    timer?: NodeJS.Timeout;
 }
 
-export interface ExecResult {
-    code: number;
-    stdout: string;
-    stderr: string;
+const IDLE_MS = 30_000;
+
+function pool(): Pool {
+    const g = globalThis as unknown as Record<symbol, Pool | undefined>;
+    const key = Symbol.for("swarm-etl.ssh-pool");
+    let p = g[key];
+    if (!p) {
+        p = { entries: new Map(), handshakes: 0 };
+        g[key] = p;
+    }
+    if (!p.timer) {
+        const owner = p;
+        // Close connections nobody used for a while; the timer never keeps the process alive.
+        owner.timer = setInterval(() => {
+            for (const [k, e] of owner.entries) {
+                if (e.active === 0 && Date.now() - e.lastUsed > IDLE_MS) {
+                    owner.entries.delete(k);
+                    e.client.then((c) => c.end()).catch(() => undefined);
+                }
+            }
+        }, 5_000);
+        owner.timer.unref();
+    }
+    return p;
 }
 
-/** An open connection to one host; `close()` ends both hops. */
-export interface SshSession {
-    readonly target: SshTarget;
-    exec(command: string, timeoutMs?: number): Promise<ExecResult>;
-    /** A Docker Engine API client whose every request is a new channel to the host's docker.sock. */
-    docker(): Docker;
-    close(): void;
+/** Whether pooling is on (SWARM_ETL_SSH_POOL=0 turns it off: one connection per operation, as peers do). */
+function pooling(): boolean {
+    return process.env.SWARM_ETL_SSH_POOL !== "0";
 }
 
-/** Raised when a host presents a key other than the pinned one. */
-export class HostKeyMismatchError extends Error {
-    constructor(endpoint: SshEndpoint, presented: string) {
-        super(
-            `host key of ${endpoint.name} (${endpoint.host}:${endpoint.port}) does not match the pinned key: ` +
-                `expected ${endpoint.hostKey}, the host presented ${presented}. The connection was refused. ` +
-                `If the host was re-keyed on purpose, update the hostKey of ${endpoint.name} in the stack config ` +
-                `(e.g. from \`ssh-keyscan -t ed25519 ${endpoint.host}\` run from the bastion); otherwise treat it as an attack.`,
-        );
-        this.name = "HostKeyMismatchError";
+const endpointKey = (e: SshEndpoint) => `${e.user}@${e.host}:${e.port}#${e.hostKey}`;
+
+function isRetryable(err: unknown): boolean {
+    if (isHostKeyMismatch(err)) return false;
+    const m = String((err as Error)?.message ?? err);
+    if (/authentication|auth methods|permission denied/i.test(m)) return false;
+    return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|timed out|handshake|Connection lost|could not reach/i.test(m);
+}
+
+async function withRetries<T>(what: () => Promise<T>, attempts = 3): Promise<T> {
+    for (let i = 1; ; i++) {
+        try {
+            return await what();
+        } catch (err) {
+            if (i >= attempts || !isRetryable(err)) throw err;
+            await new Promise((r) => setTimeout(r, 300 * i));
+        }
     }
 }
 
-/** Compares the raw key blob ssh2 hands to `hostVerifier` with the pinned "<type> <base64>" key. */
-export function hostKeyMatches(pinned: string, presented: Buffer): boolean {
-    const blob = pinned.trim().split(/\s+/)[1];
-    return blob !== undefined && Buffer.from(blob, "base64").equals(presented);
-}
-
-/** Formats a raw key blob as "<type> <base64>" (the type is the first field of the blob). */
-export function formatHostKey(blob: Buffer): string {
-    const len = blob.readUInt32BE(0);
-    return `${blob.subarray(4, 4 + len).toString()} ${blob.toString("base64")}`;
-}
-
-function connectClient(endpoint: SshEndpoint, privateKey: string, timeoutMs: number, sock?: Duplex): Promise<Client> {
-    return new Promise((resolve, reject) => {
-        const client = new ssh2.Client();
-        let mismatch: HostKeyMismatchError | undefined;
-        const cfg: ConnectConfig = {
-            host: endpoint.host,
-            port: endpoint.port,
-            username: endpoint.user,
-            privateKey,
-            readyTimeout: timeoutMs,
-            keepaliveInterval: 10_000,
-            keepaliveCountMax: 3,
-            hostVerifier: (key: Buffer) => {
-                if (hostKeyMatches(endpoint.hostKey, key)) return true;
-                mismatch = new HostKeyMismatchError(endpoint, formatHostKey(key));
-                return false;
-            },
+function track(p: Pool, key: string, make: () => Promise<ssh2.Client>): Pooled {
+    let e = p.entries.get(key);
+    if (!e) {
+        const client = make();
+        const entry: Pooled = { client, active: 0, lastUsed: Date.now() };
+        e = entry;
+        p.entries.set(key, entry);
+        const evict = () => {
+            if (p.entries.get(key) === entry) p.entries.delete(key);
         };
-        if (sock) cfg.sock = sock as ConnectConfig["sock"];
-        client
-            .once("ready", () => resolve(client))
-            .once("error", (err: Error) => {
-                client.end();
-                reject(mismatch ?? new Error(`SSH to ${endpoint.name} (${endpoint.user}@${endpoint.host}:${endpoint.port}) failed: ${err.message}`));
-            })
-            .connect(cfg);
-    });
-}
-
-function forwardOut(jump: Client, via: SshEndpoint, to: SshEndpoint): Promise<Duplex> {
-    return new Promise((resolve, reject) => {
-        jump.forwardOut("127.0.0.1", 0, to.host, to.port, (err, stream) => {
-            if (err) reject(new Error(`the bastion ${via.name} could not reach ${to.name} (${to.host}:${to.port}): ${err.message}`));
-            else resolve(stream);
-        });
-    });
-}
-
-/** Opens an SSH session to `target`, through its bastion when it has one. */
-export async function openSession(target: SshTarget): Promise<SshSession> {
-    const timeout = target.connectTimeoutMs ?? 20_000;
-    const jump = target.bastion ? await connectClient(target.bastion, target.privateKey, timeout) : undefined;
-    let client: Client;
-    try {
-        const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target) : undefined;
-        client = await connectClient(target, target.privateKey, timeout, sock);
-    } catch (err) {
-        jump?.end();
-        throw err;
+        client.then((c) => c.once("close", evict).once("end", evict), evict);
     }
-    const close = () => {
-        client.end();
-        jump?.end();
-    };
+    return e;
+}
+
+function bastionClient(p: Pool, bastion: SshEndpoint, privateKey: string, timeout: number): Pooled {
+    return track(p, `bastion:${endpointKey(bastion)}`, () =>
+        withRetries(() => {
+            p.handshakes++;
+            return connectClient(bastion, privateKey, timeout);
+        }),
+    );
+}
+
+function hostClient(p: Pool, target: SshTarget, timeout: number, attempts: number): Pooled {
+    const key = `host:${endpointKey(target)}|via:${target.bastion ? endpointKey(target.bastion) : "-"}`;
+    return track(p, key, () =>
+        withRetries(async () => {
+            const jump = target.bastion ? await bastionClient(p, target.bastion, target.privateKey, timeout).client : undefined;
+            const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target) : undefined;
+            p.handshakes++;
+            return connectClient(target, target.privateKey, timeout, sock);
+        }, attempts),
+    );
+}
+
+function sessionOn(client: ssh2.Client, target: SshTarget, close: () => void): SshSession {
     return {
         target,
         close,
@@ -137,50 +131,77 @@ export async function openSession(target: SshTarget): Promise<SshSession> {
     };
 }
 
-/** Runs `fn` with a session to `target` and always closes it. */
-export async function withSession<T>(target: SshTarget, fn: (s: SshSession) => Promise<T>): Promise<T> {
-    const session = await openSession(target);
+async function acquire(target: SshTarget, attempts: number): Promise<{ session: SshSession; release: () => void }> {
+    const p = pool();
+    const timeout = target.connectTimeoutMs ?? 20_000;
+    if (!pooling()) {
+        const jump = target.bastion ? await (p.handshakes++, connectClient(target.bastion, target.privateKey, timeout)) : undefined;
+        try {
+            const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target) : undefined;
+            p.handshakes++;
+            const client = await connectClient(target, target.privateKey, timeout, sock);
+            const close = () => {
+                client.end();
+                jump?.end();
+            };
+            return { session: sessionOn(client, target, close), release: close };
+        } catch (err) {
+            jump?.end();
+            throw err;
+        }
+    }
+    const entry = hostClient(p, target, timeout, attempts);
+    entry.active++;
     try {
-        return await fn(session);
-    } finally {
-        session.close();
+        const client = await entry.client;
+        const release = () => {
+            entry.active--;
+            entry.lastUsed = Date.now();
+        };
+        return { session: sessionOn(client, target, () => undefined), release };
+    } catch (err) {
+        entry.active--;
+        throw err;
     }
 }
 
-function execOn(client: Client, target: SshEndpoint, command: string, timeoutMs: number): Promise<ExecResult> {
-    return new Promise((resolve, reject) => {
-        client.exec(command, (err, stream) => {
-            if (err) return reject(new Error(`cannot run a command on ${target.name}: ${err.message}`));
-            let stdout = "";
-            let stderr = "";
-            const timer = setTimeout(() => {
-                stream.close();
-                reject(new Error(`command on ${target.name} did not finish within ${timeoutMs / 1000} s: ${command}`));
-            }, timeoutMs);
-            stream.on("data", (d: Buffer) => (stdout += d.toString()));
-            stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-            stream.on("close", (code: number | null) => {
-                clearTimeout(timer);
-                resolve({ code: code ?? -1, stdout, stderr });
-            });
-        });
-    });
+/**
+ * Runs `fn` with a session to `target` (pooled), or to the first of its `alternates` that answers
+ * when it does not. Errors of `fn` itself are not retried: an operation may not be idempotent.
+ */
+export async function withSession<T>(target: SshTarget, fn: (s: SshSession) => Promise<T>): Promise<T> {
+    const candidates: SshTarget[] = [target, ...(target.alternates ?? []).map((a) => ({ ...target, ...a, alternates: undefined }))];
+    const failures: string[] = [];
+    for (const candidate of candidates) {
+        let acquired: { session: SshSession; release: () => void };
+        try {
+            // With alternates, the next host is the retry.
+            acquired = await acquire(candidate, candidates.length > 1 ? 1 : 3);
+            // With alternates, a reachable host whose daemon does not answer is skipped too.
+            if (candidates.length > 1) await acquired.session.docker().ping();
+        } catch (err) {
+            if (isHostKeyMismatch(err) || candidates.length === 1) throw err;
+            failures.push(`${candidate.name}: ${(err as Error).message}`);
+            continue;
+        }
+        try {
+            return await fn(acquired.session);
+        } finally {
+            acquired.release();
+        }
+    }
+    throw new Error(`no manager of the swarm could be reached (tried ${candidates.map((c) => c.name).join(", ")}): ${failures.join("; ")}`);
 }
 
-function dockerOver(client: Client, target: SshEndpoint): Docker {
-    const agent = new http.Agent({ keepAlive: false });
-    // http.Agent supports an asynchronous createConnection(options, callback).
-    (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
-        client.openssh_forwardOutStreamLocal("/var/run/docker.sock", (err, stream) => {
-            if (err) return cb(new Error(`cannot reach the Docker API of ${target.name} over SSH: ${err.message}`));
-            // Node's http client treats its socket as a net.Socket; an SSH channel has none of these.
-            const socketLike = stream as unknown as Record<string, unknown>;
-            for (const m of ["setTimeout", "setNoDelay", "setKeepAlive", "ref", "unref"]) {
-                if (typeof socketLike[m] !== "function") socketLike[m] = () => stream;
-            }
-            cb(null, stream);
-        });
-        return undefined;
-    };
-    return new Docker({ protocol: "http", host: "docker", port: 80, agent, timeout: 120_000 } as Docker.DockerOptions);
+/** Closes every pooled connection of this process (tests call it when they finish). */
+export async function closeAllSessions(): Promise<void> {
+    const p = pool();
+    const entries = [...p.entries.values()];
+    p.entries.clear();
+    await Promise.all(entries.map((e) => e.client.then((c) => c.end()).catch(() => undefined)));
+}
+
+/** SSH handshakes this process made so far. */
+export function handshakeCount(): number {
+    return pool().handshakes;
 }

@@ -4,6 +4,8 @@ import type { SshEndpoint, SshTarget } from "../ssh/connection";
 /** How the provider reaches one host: its SSH endpoint and, when set, the bastion in front of it. */
 export interface HostConnection extends SshEndpoint {
     bastion?: SshEndpoint;
+    /** Other hosts that serve the same requests (the other managers), used when this one is down. */
+    alternates?: SshEndpoint[];
 }
 
 /** The two inputs every Swarm resource carries: where to connect, and the key (a secret). */

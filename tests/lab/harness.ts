@@ -33,10 +33,10 @@ export async function ensureSwarm(): Promise<void> {
     await stack.up({ onOutput: log("lab-up") });
 }
 
-/** How resources reach the swarm's first manager, through the bastion. */
+/** How resources reach the swarm's first manager, through the bastion (the other managers as alternates). */
 export function managerConnection(): HostConnection {
     const cfg = labConfig();
-    const m = cfg.managers[0];
+    const [m, ...others] = cfg.managers;
     return {
         name: m.name,
         host: m.privateAddress,
@@ -44,6 +44,7 @@ export function managerConnection(): HostConnection {
         user: cfg.sshUser,
         hostKey: m.hostKey,
         bastion: { name: cfg.bastion.name, host: cfg.bastion.publicAddress, port: cfg.bastion.port, user: cfg.bastion.user ?? cfg.sshUser, hostKey: cfg.bastion.hostKey },
+        alternates: others.map((o) => ({ name: o.name, host: o.privateAddress, port: o.port, user: cfg.sshUser, hostKey: o.hostKey })),
     };
 }
 

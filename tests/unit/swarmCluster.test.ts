@@ -58,6 +58,15 @@ describe("SwarmCluster", () => {
         expect(join("wkr2")).toMatchObject({ role: "worker", joinToken: "SWMTKN-1-worker", remoteAddrs: ["198.18.20.11:2377"], advertiseAddr: "198.18.20.22" });
     });
 
+    test("node operations go through the first manager, with the other managers as alternates", () => {
+        const manager = registered.find((r) => r.name === "swarm-wkr1")!.inputs.manager as Record<string, unknown>;
+        expect(manager).toMatchObject({ name: "mgr1", host: "198.18.20.11" });
+        expect(manager.alternates).toEqual([
+            { name: "mgr2", host: "198.18.20.12", port: 22, user: "root", hostKey: HOST_KEY },
+            { name: "mgr3", host: "198.18.20.13", port: 22, user: "root", hostKey: HOST_KEY },
+        ]);
+    });
+
     test("join tokens are secret outputs", async () => {
         expect(await pulumi.isSecret(cluster.workerToken)).toBe(true);
         expect(await pulumi.isSecret(cluster.managerToken)).toBe(true);

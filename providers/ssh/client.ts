@@ -1,0 +1,188 @@
+// SSH client pieces (connection.ts pools them): one hop through the bastion (ssh2 forwardOut) with pinned host keys on both
+// hops, command execution, and the Docker Engine API over the SSH channel
+// (`direct-streamlocal` to /var/run/docker.sock, used as the socket of dockerode's HTTP agent).
+//
+// Nothing here is kept at module scope: the dynamic providers that use it are serialized into
+// the state, so every connection is made inside a call and closed by its caller.
+//
+// Imports use `import x = require(...)`: the closure serializer of dynamic providers recognizes
+// a captured module object and emits a `require` for it, but not the wrappers `import * as`
+// and default imports create under esModuleInterop.
+import http = require("http");
+import ssh2 = require("ssh2");
+import Docker = require("dockerode");
+import type { Duplex } from "stream";
+
+type Client = ssh2.Client;
+type ConnectConfig = ssh2.ConnectConfig;
+
+/** One SSH endpoint. `hostKey` is the pinned public host key: "<type> <base64>". */
+export interface SshEndpoint {
+    /** Name of the host, used in error messages. */
+    name: string;
+    host: string;
+    port: number;
+    user: string;
+    hostKey: string;
+}
+
+/** A host reached through the bastion (or directly when `bastion` is absent). */
+export interface SshTarget extends SshEndpoint {
+    bastion?: SshEndpoint;
+    /**
+     * Other hosts that can serve the same requests (the other managers of a swarm), tried in
+     * order when this one cannot be reached or its Docker daemon does not answer.
+     */
+    alternates?: SshEndpoint[];
+    /** The private key (PEM/OpenSSH text) used for the bastion and the host. */
+    privateKey: string;
+    /** Timeout of the TCP connect and SSH handshake of each hop. @default - 20 s */
+    connectTimeoutMs?: number;
+}
+
+export interface ExecResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** An open connection to one host; `close()` ends both hops. */
+export interface SshSession {
+    readonly target: SshTarget;
+    exec(command: string, timeoutMs?: number): Promise<ExecResult>;
+    /** A Docker Engine API client whose every request is a new channel to the host's docker.sock. */
+    docker(): Docker;
+    close(): void;
+}
+
+/**
+ * The error raised when a host presents a key other than the pinned one. A plain Error with a
+ * marker, not a subclass: the closure serializer of dynamic providers mangles `class … extends Error`.
+ */
+export function hostKeyMismatch(endpoint: SshEndpoint, presented: string): Error {
+    const err = new Error(
+        `host key of ${endpoint.name} (${endpoint.host}:${endpoint.port}) does not match the pinned key: ` +
+            `expected ${endpoint.hostKey}, the host presented ${presented}. The connection was refused. ` +
+            `If the host was re-keyed on purpose, update the hostKey of ${endpoint.name} in the stack config ` +
+            `(e.g. from \`ssh-keyscan -t ed25519 ${endpoint.host}\` run from the bastion); otherwise treat it as an attack.`,
+    );
+    err.name = "HostKeyMismatchError";
+    return err;
+}
+
+export function isHostKeyMismatch(err: unknown): boolean {
+    return (err as Error)?.name === "HostKeyMismatchError";
+}
+
+/** Compares the raw key blob ssh2 hands to `hostVerifier` with the pinned "<type> <base64>" key. */
+export function hostKeyMatches(pinned: string, presented: Buffer): boolean {
+    const blob = pinned.trim().split(/\s+/)[1];
+    return blob !== undefined && Buffer.from(blob, "base64").equals(presented);
+}
+
+/** Formats a raw key blob as "<type> <base64>" (the type is the first field of the blob). */
+export function formatHostKey(blob: Buffer): string {
+    const len = blob.readUInt32BE(0);
+    return `${blob.subarray(4, 4 + len).toString()} ${blob.toString("base64")}`;
+}
+
+export function connectClient(endpoint: SshEndpoint, privateKey: string, timeoutMs: number, sock?: Duplex): Promise<Client> {
+    return new Promise((resolve, reject) => {
+        const client = new ssh2.Client();
+        let mismatch: Error | undefined;
+        const cfg: ConnectConfig = {
+            host: endpoint.host,
+            port: endpoint.port,
+            username: endpoint.user,
+            privateKey,
+            readyTimeout: timeoutMs,
+            keepaliveInterval: 10_000,
+            keepaliveCountMax: 3,
+            hostVerifier: (key: Buffer) => {
+                if (hostKeyMatches(endpoint.hostKey, key)) return true;
+                mismatch = hostKeyMismatch(endpoint, formatHostKey(key));
+                return false;
+            },
+        };
+        if (sock) cfg.sock = sock as ConnectConfig["sock"];
+        client
+            .once("ready", () => resolve(client))
+            .once("error", (err: Error) => {
+                client.end();
+                reject(mismatch ?? new Error(`SSH to ${endpoint.name} (${endpoint.user}@${endpoint.host}:${endpoint.port}) failed: ${err.message}`));
+            })
+            .connect(cfg);
+    });
+}
+
+export function forwardOut(jump: Client, via: SshEndpoint, to: SshEndpoint): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+        jump.forwardOut("127.0.0.1", 0, to.host, to.port, (err, stream) => {
+            if (err) reject(new Error(`the bastion ${via.name} could not reach ${to.name} (${to.host}:${to.port}): ${err.message}`));
+            else resolve(stream);
+        });
+    });
+}
+
+/** Opens an SSH session to `target`, through its bastion when it has one. */
+export async function openSession(target: SshTarget): Promise<SshSession> {
+    const timeout = target.connectTimeoutMs ?? 20_000;
+    const jump = target.bastion ? await connectClient(target.bastion, target.privateKey, timeout) : undefined;
+    let client: Client;
+    try {
+        const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target) : undefined;
+        client = await connectClient(target, target.privateKey, timeout, sock);
+    } catch (err) {
+        jump?.end();
+        throw err;
+    }
+    const close = () => {
+        client.end();
+        jump?.end();
+    };
+    return {
+        target,
+        close,
+        exec: (command, timeoutMs = 120_000) => execOn(client, target, command, timeoutMs),
+        docker: () => dockerOver(client, target),
+    };
+}
+
+
+export function execOn(client: Client, target: SshEndpoint, command: string, timeoutMs: number): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+        client.exec(command, (err, stream) => {
+            if (err) return reject(new Error(`cannot run a command on ${target.name}: ${err.message}`));
+            let stdout = "";
+            let stderr = "";
+            const timer = setTimeout(() => {
+                stream.close();
+                reject(new Error(`command on ${target.name} did not finish within ${timeoutMs / 1000} s: ${command}`));
+            }, timeoutMs);
+            stream.on("data", (d: Buffer) => (stdout += d.toString()));
+            stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            stream.on("close", (code: number | null) => {
+                clearTimeout(timer);
+                resolve({ code: code ?? -1, stdout, stderr });
+            });
+        });
+    });
+}
+
+export function dockerOver(client: Client, target: SshEndpoint): Docker {
+    const agent = new http.Agent({ keepAlive: false });
+    // http.Agent supports an asynchronous createConnection(options, callback).
+    (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
+        client.openssh_forwardOutStreamLocal("/var/run/docker.sock", (err, stream) => {
+            if (err) return cb(new Error(`cannot reach the Docker API of ${target.name} over SSH: ${err.message}`));
+            // Node's http client treats its socket as a net.Socket; an SSH channel has none of these.
+            const socketLike = stream as unknown as Record<string, unknown>;
+            for (const m of ["setTimeout", "setNoDelay", "setKeepAlive", "ref", "unref"]) {
+                if (typeof socketLike[m] !== "function") socketLike[m] = () => stream;
+            }
+            cb(null, stream);
+        });
+        return undefined;
+    };
+    return new Docker({ protocol: "http", host: "docker", port: 80, agent, timeout: 120_000 } as Docker.DockerOptions);
+}
