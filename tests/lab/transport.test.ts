@@ -4,7 +4,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { closeAllSessions, handshakeCount, withSession } from "../../providers/ssh/connection";
-import { Network } from "../../providers/swarm";
+import { Network, Service } from "../../providers/swarm";
+import { countHandshakes } from "./sshdLog";
 import { ensureSwarm, inlineStack, managerConnection, requiredEnv, secretKey } from "./harness";
 import { labConfig, targets } from "./labConfig";
 import { labShell } from "./labShell";
@@ -110,5 +111,32 @@ describe("failures through the engine", () => {
         });
         await expect(bad.up()).rejects.toThrow(/host key of mgr1 \(198\.18\.20\.11:22\) does not match the pinned key/);
         await bad.destroy();
+    });
+});
+
+describe("a no-op preview --refresh of 20 services", () => {
+    test("makes at most one SSH handshake per host", async () => {
+        await ensureSwarm();
+        const stack = await inlineStack("transport-twenty", async () => {
+            for (let i = 0; i < 20; i++) {
+                new Service(`tr-svc-${i}`, {
+                    connection: managerConnection(),
+                    privateKey: secretKey(),
+                    name: `tr-svc-${i}`,
+                    image: "198.18.20.2:5000/lab/busybox:1.35",
+                    replicas: 1,
+                    command: ["sleep", "86400"],
+                    endpointMode: "dnsrr",
+                });
+            }
+        });
+        try {
+            await stack.up();
+            const { result, handshakes } = await countHandshakes(["bastion", "mgr1", "mgr2", "mgr3", "wkr1", "wkr2"], () => stack.preview({ refresh: true }));
+            expect(result.changeSummary).toEqual({ same: 21 });
+            expect(handshakes).toEqual({ bastion: 1, mgr1: 1, mgr2: 0, mgr3: 0, wkr1: 0, wkr2: 0 });
+        } finally {
+            await stack.destroy();
+        }
     });
 });
