@@ -5,8 +5,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import type { HostConnection } from "../../providers/swarm";
-import { labConfig, privateKey, REPO } from "./labConfig";
+import type { HostConnection } from "../../providers/swarm/common";
+import { withSession } from "../../providers/ssh/connection";
+import { labConfig, privateKey, REPO, targets } from "./labConfig";
 
 export function requiredEnv(name: string): string {
     const v = process.env[name];
@@ -27,8 +28,20 @@ export function labStack(): Promise<Stack> {
     return LocalWorkspace.createOrSelectStack({ stackName: "lab", workDir: REPO }, { envVars: engineEnv() });
 }
 
-/** Makes sure the lab's swarm exists: `pulumi up --stack lab` (a no-op when it is up already). */
+/**
+ * Makes sure the lab's swarm exists, every node Ready: when it is not, `pulumi up --stack lab`
+ * builds it (an earlier test file may have destroyed it).
+ */
 export async function ensureSwarm(): Promise<void> {
+    const cfg = labConfig();
+    const expected = cfg.managers.length + cfg.workers.length;
+    const ready = await withSession(targets(cfg).get(cfg.managers[0].name)!, async (s) => {
+        const docker = s.docker();
+        const info = await docker.info();
+        if (info.Swarm?.LocalNodeState !== "active" || !info.Swarm?.ControlAvailable) return 0;
+        return (await docker.listNodes()).filter((n) => n.Status?.State === "ready").length;
+    });
+    if (ready === expected) return;
     const stack = await labStack();
     await stack.up({ onOutput: log("lab-up") });
 }
