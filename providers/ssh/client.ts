@@ -143,45 +143,75 @@ export async function openSession(target: SshTarget): Promise<SshSession> {
     return {
         target,
         close,
-        exec: (command, timeoutMs = 120_000) => execOn(client, target, command, timeoutMs),
-        docker: () => dockerOver(client, target),
+        exec: (command, timeoutMs = 120_000) => execOn(() => Promise.resolve(client), target, command, timeoutMs),
+        docker: () => dockerOver(() => Promise.resolve(client), target),
     };
 }
 
 
-export function execOn(client: Client, target: SshEndpoint, command: string, timeoutMs: number): Promise<ExecResult> {
-    return new Promise((resolve, reject) => {
-        client.exec(command, (err, stream) => {
-            if (err) return reject(new Error(`cannot run a command on ${target.name}: ${err.message}`));
-            let stdout = "";
-            let stderr = "";
-            const timer = setTimeout(() => {
-                stream.close();
-                reject(new Error(`command on ${target.name} did not finish within ${timeoutMs / 1000} s: ${command}`));
-            }, timeoutMs);
-            stream.on("data", (d: Buffer) => (stdout += d.toString()));
-            stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-            stream.on("close", (code: number | null) => {
-                clearTimeout(timer);
-                resolve({ code: code ?? -1, stdout, stderr });
-            });
-        });
+/**
+ * Gives the connection to use for the next channel: the pool hands out a fresh connection when
+ * the previous one died, so a channel that could not be opened (the request was never sent) is
+ * retried once on a new connection. Nothing that reached the daemon is ever sent twice.
+ */
+export type ClientSource = (fresh: boolean) => Promise<Client>;
+
+function openChannel<T>(source: ClientSource, open: (c: Client, cb: (err: Error | undefined, ch: T) => void) => void): Promise<T> {
+    const attempt = (fresh: boolean) =>
+        source(fresh).then(
+            (c) =>
+                new Promise<T>((resolve, reject) => {
+                    try {
+                        open(c, (err, ch) => (err ? reject(err) : resolve(ch)));
+                    } catch (err) {
+                        reject(err as Error); // ssh2 throws "Not connected" on a closed connection
+                    }
+                }),
+        );
+    return attempt(false).catch((err: Error) => {
+        if (!/Not connected|No response from server|Channel open failure|connection closed/i.test(err.message)) throw err;
+        return attempt(true);
     });
 }
 
-export function dockerOver(client: Client, target: SshEndpoint): Docker {
+export function execOn(source: ClientSource, target: SshEndpoint, command: string, timeoutMs: number): Promise<ExecResult> {
+    return openChannel<ssh2.ClientChannel>(source, (c, cb) => c.exec(command, (err, ch) => cb(err, ch))).then(
+        (stream) =>
+            new Promise<ExecResult>((resolve, reject) => {
+                let stdout = "";
+                let stderr = "";
+                const timer = setTimeout(() => {
+                    stream.close();
+                    reject(new Error(`command on ${target.name} did not finish within ${timeoutMs / 1000} s: ${command}`));
+                }, timeoutMs);
+                stream.on("data", (d: Buffer) => (stdout += d.toString()));
+                stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+                stream.on("close", (code: number | null) => {
+                    clearTimeout(timer);
+                    resolve({ code: code ?? -1, stdout, stderr });
+                });
+            }),
+        (err: Error) => {
+            throw new Error(`cannot run a command on ${target.name}: ${err.message}`);
+        },
+    );
+}
+
+export function dockerOver(source: ClientSource, target: SshEndpoint): Docker {
     const agent = new http.Agent({ keepAlive: false });
     // http.Agent supports an asynchronous createConnection(options, callback).
     (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
-        client.openssh_forwardOutStreamLocal("/var/run/docker.sock", (err, stream) => {
-            if (err) return cb(new Error(`cannot reach the Docker API of ${target.name} over SSH: ${err.message}`));
-            // Node's http client treats its socket as a net.Socket; an SSH channel has none of these.
-            const socketLike = stream as unknown as Record<string, unknown>;
-            for (const m of ["setTimeout", "setNoDelay", "setKeepAlive", "ref", "unref"]) {
-                if (typeof socketLike[m] !== "function") socketLike[m] = () => stream;
-            }
-            cb(null, stream);
-        });
+        openChannel<ssh2.ClientChannel>(source, (c, done) => c.openssh_forwardOutStreamLocal("/var/run/docker.sock", (err, ch) => done(err, ch))).then(
+            (stream) => {
+                // Node's http client treats its socket as a net.Socket; an SSH channel has none of these.
+                const socketLike = stream as unknown as Record<string, unknown>;
+                for (const m of ["setTimeout", "setNoDelay", "setKeepAlive", "ref", "unref"]) {
+                    if (typeof socketLike[m] !== "function") socketLike[m] = () => stream;
+                }
+                cb(null, stream);
+            },
+            (err: Error) => cb(new Error(`cannot reach the Docker API of ${target.name} over SSH: ${err.message}`)),
+        );
         return undefined;
     };
     return new Docker({ protocol: "http", host: "docker", port: 80, agent, timeout: 120_000 } as Docker.DockerOptions);

@@ -9,6 +9,7 @@
 // reached, or whose Docker daemon does not answer, is replaced by the next one.
 import ssh2 = require("ssh2");
 import {
+    ClientSource,
     connectClient,
     dockerOver,
     execOn,
@@ -23,6 +24,7 @@ export { formatHostKey, hostKeyMatches, hostKeyMismatch, isHostKeyMismatch, open
 export type { ExecResult, SshEndpoint, SshSession, SshTarget } from "./client";
 
 interface Pooled {
+    key: string;
     client: Promise<ssh2.Client>;
     active: number;
     lastUsed: number;
@@ -90,7 +92,7 @@ function track(p: Pool, key: string, make: () => Promise<ssh2.Client>): Pooled {
     let e = p.entries.get(key);
     if (!e) {
         const client = make();
-        const entry: Pooled = { client, active: 0, lastUsed: Date.now() };
+        const entry: Pooled = { key, client, active: 0, lastUsed: Date.now() };
         e = entry;
         p.entries.set(key, entry);
         const evict = () => {
@@ -122,12 +124,12 @@ function hostClient(p: Pool, target: SshTarget, timeout: number, attempts: numbe
     );
 }
 
-function sessionOn(client: ssh2.Client, target: SshTarget, close: () => void): SshSession {
+function sessionOn(source: ClientSource, target: SshTarget, close: () => void): SshSession {
     return {
         target,
         close,
-        exec: (command, timeoutMs = 120_000) => execOn(client, target, command, timeoutMs),
-        docker: () => dockerOver(client, target),
+        exec: (command, timeoutMs = 120_000) => execOn(source, target, command, timeoutMs),
+        docker: () => dockerOver(source, target),
     };
 }
 
@@ -144,7 +146,7 @@ async function acquire(target: SshTarget, attempts: number): Promise<{ session: 
                 client.end();
                 jump?.end();
             };
-            return { session: sessionOn(client, target, close), release: close };
+            return { session: sessionOn(() => Promise.resolve(client), target, close), release: close };
         } catch (err) {
             jump?.end();
             throw err;
@@ -154,11 +156,20 @@ async function acquire(target: SshTarget, attempts: number): Promise<{ session: 
     entry.active++;
     try {
         const client = await entry.client;
+        // Channels go to the pooled connection; when it died meanwhile, to its successor.
+        const source: ClientSource = (fresh) => {
+            if (fresh) {
+                const current = p.entries.get(entry.key);
+                if (current && current.client === entry.client) p.entries.delete(entry.key);
+                client.end();
+            }
+            return fresh ? hostClient(p, target, timeout, attempts).client : Promise.resolve(client);
+        };
         const release = () => {
             entry.active--;
             entry.lastUsed = Date.now();
         };
-        return { session: sessionOn(client, target, () => undefined), release };
+        return { session: sessionOn(source, target, () => undefined), release };
     } catch (err) {
         entry.active--;
         throw err;

@@ -43,6 +43,16 @@ describe("pooled SSH transport", () => {
         expect(handshakeCount() - before).toBe(2);
     });
 
+    test("a pooled connection that died is replaced before a request is sent on it", async () => {
+        const name = await withSession(mgr1, async (s) => {
+            await closeAllSessions(); // the connection this session holds is gone
+            const info = await s.docker().info();
+            const hostname = (await s.exec("hostname")).stdout.trim();
+            return `${info.Name}/${hostname}`;
+        });
+        expect(name).toBe("mgr1/mgr1");
+    });
+
     test("a configured manager that cannot be reached is replaced by the next manager", async () => {
         const ghost = { ...mgr1, name: "ghost", host: "198.18.20.99", alternates: [endpoint("mgr2")] };
         const hostname = await withSession(ghost, async (s) => (await s.exec("hostname")).stdout.trim());
