@@ -19,7 +19,7 @@ export function toTarget(c: ConnectionInputs): SshTarget {
 }
 
 /** Version of the provider's behaviour, stored with every resource (see STYLE: pulumi/pulumi#6490). */
-export const PROVIDER_VERSION = "1";
+export const PROVIDER_VERSION = "2";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
