@@ -115,12 +115,25 @@ export function connectClient(endpoint: SshEndpoint, privateKey: string, timeout
     });
 }
 
-export function forwardOut(jump: Client, via: SshEndpoint, to: SshEndpoint): Promise<Duplex> {
+export function forwardOut(jump: Client, via: SshEndpoint, to: SshEndpoint, timeoutMs: number): Promise<Duplex> {
     return new Promise((resolve, reject) => {
-        jump.forwardOut("127.0.0.1", 0, to.host, to.port, (err, stream) => {
-            if (err) reject(new Error(`the bastion ${via.name} could not reach ${to.name} (${to.host}:${to.port}): ${err.message}`));
-            else resolve(stream);
-        });
+        const fail = (why: string) => reject(new Error(`the bastion ${via.name} could not reach ${to.name} (${to.host}:${to.port}): ${why}`));
+        // Neither a silent bastion nor one that closes meanwhile may leave this pending.
+        const timer = setTimeout(() => fail(`no answer within ${timeoutMs / 1000} s`), timeoutMs);
+        const onClose = () => fail("the connection to the bastion closed");
+        jump.once("close", onClose);
+        try {
+            jump.forwardOut("127.0.0.1", 0, to.host, to.port, (err, stream) => {
+                clearTimeout(timer);
+                jump.removeListener("close", onClose);
+                if (err) fail(err.message);
+                else resolve(stream);
+            });
+        } catch (err) {
+            clearTimeout(timer);
+            jump.removeListener("close", onClose);
+            fail((err as Error).message);
+        }
     });
 }
 
@@ -130,7 +143,7 @@ export async function openSession(target: SshTarget): Promise<SshSession> {
     const jump = target.bastion ? await connectClient(target.bastion, target.privateKey, timeout) : undefined;
     let client: Client;
     try {
-        const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target) : undefined;
+        const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target, timeout) : undefined;
         client = await connectClient(target, target.privateKey, timeout, sock);
     } catch (err) {
         jump?.end();
@@ -161,9 +174,17 @@ function openChannel<T>(source: ClientSource, open: (c: Client, cb: (err: Error 
         source(fresh).then(
             (c) =>
                 new Promise<T>((resolve, reject) => {
+                    // A connection that died silently must not leave the request pending.
+                    const timer = setTimeout(() => reject(new Error("Channel open failure: no answer within 30 s")), 30_000);
+                    const settle = (err: Error | undefined, ch: T) => {
+                        clearTimeout(timer);
+                        if (err) reject(err);
+                        else resolve(ch);
+                    };
                     try {
-                        open(c, (err, ch) => (err ? reject(err) : resolve(ch)));
+                        open(c, settle);
                     } catch (err) {
+                        clearTimeout(timer);
                         reject(err as Error); // ssh2 throws "Not connected" on a closed connection
                     }
                 }),

@@ -25,6 +25,8 @@ export type { ExecResult, SshEndpoint, SshSession, SshTarget } from "./client";
 
 interface Pooled {
     key: string;
+    /** The pool key of the bastion connection this one runs through. */
+    via?: string;
     client: Promise<ssh2.Client>;
     active: number;
     lastUsed: number;
@@ -37,7 +39,10 @@ interface Pool {
     timer?: NodeJS.Timeout;
 }
 
-const IDLE_MS = 30_000;
+/** How long an unused pooled connection stays open. @default - 30 s (SWARM_ETL_SSH_IDLE_MS) */
+function idleMs(): number {
+    return Number(process.env.SWARM_ETL_SSH_IDLE_MS ?? 30_000);
+}
 
 function pool(): Pool {
     const g = globalThis as unknown as Record<symbol, Pool | undefined>;
@@ -51,13 +56,16 @@ function pool(): Pool {
         const owner = p;
         // Close connections nobody used for a while; the timer never keeps the process alive.
         owner.timer = setInterval(() => {
+            const bastionsInUse = new Set([...owner.entries.values()].map((e) => e.via).filter((v) => v));
             for (const [k, e] of owner.entries) {
-                if (e.active === 0 && Date.now() - e.lastUsed > IDLE_MS) {
+                // A bastion connection stays while any host connection runs through it.
+                if (k.startsWith("bastion:") && bastionsInUse.has(k)) continue;
+                if (e.active === 0 && Date.now() - e.lastUsed > idleMs()) {
                     owner.entries.delete(k);
                     e.client.then((c) => c.end()).catch(() => undefined);
                 }
             }
-        }, 5_000);
+        }, Math.min(5_000, Math.max(100, idleMs() / 2)));
         owner.timer.unref();
     }
     return p;
@@ -88,11 +96,11 @@ async function withRetries<T>(what: () => Promise<T>, attempts = 3): Promise<T> 
     }
 }
 
-function track(p: Pool, key: string, make: () => Promise<ssh2.Client>): Pooled {
+function track(p: Pool, key: string, make: () => Promise<ssh2.Client>, via?: string): Pooled {
     let e = p.entries.get(key);
     if (!e) {
         const client = make();
-        const entry: Pooled = { key, client, active: 0, lastUsed: Date.now() };
+        const entry: Pooled = { key, via, client, active: 0, lastUsed: Date.now() };
         e = entry;
         p.entries.set(key, entry);
         const evict = () => {
@@ -103,8 +111,10 @@ function track(p: Pool, key: string, make: () => Promise<ssh2.Client>): Pooled {
     return e;
 }
 
+const bastionKey = (b: SshEndpoint) => `bastion:${endpointKey(b)}`;
+
 function bastionClient(p: Pool, bastion: SshEndpoint, privateKey: string, timeout: number): Pooled {
-    return track(p, `bastion:${endpointKey(bastion)}`, () =>
+    return track(p, bastionKey(bastion), () =>
         withRetries(() => {
             p.handshakes++;
             return connectClient(bastion, privateKey, timeout);
@@ -117,10 +127,11 @@ function hostClient(p: Pool, target: SshTarget, timeout: number, attempts: numbe
     return track(p, key, () =>
         withRetries(async () => {
             const jump = target.bastion ? await bastionClient(p, target.bastion, target.privateKey, timeout).client : undefined;
-            const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target) : undefined;
+            const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target, timeout) : undefined;
             p.handshakes++;
             return connectClient(target, target.privateKey, timeout, sock);
         }, attempts),
+        target.bastion ? bastionKey(target.bastion) : undefined,
     );
 }
 
@@ -139,7 +150,7 @@ async function acquire(target: SshTarget, attempts: number): Promise<{ session: 
     if (!pooling()) {
         const jump = target.bastion ? await (p.handshakes++, connectClient(target.bastion, target.privateKey, timeout)) : undefined;
         try {
-            const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target) : undefined;
+            const sock = jump && target.bastion ? await forwardOut(jump, target.bastion, target, timeout) : undefined;
             p.handshakes++;
             const client = await connectClient(target, target.privateKey, timeout, sock);
             const close = () => {
@@ -209,7 +220,11 @@ export async function closeAllSessions(): Promise<void> {
     const p = pool();
     const entries = [...p.entries.values()];
     p.entries.clear();
-    await Promise.all(entries.map((e) => e.client.then((c) => c.end()).catch(() => undefined)));
+    if (p.timer) clearInterval(p.timer);
+    p.timer = undefined;
+    // A connection still being made is ended when it settles; nobody waits for it here.
+    for (const e of entries) e.client.then((c) => c.end()).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50));
 }
 
 /** SSH handshakes this process made so far. */

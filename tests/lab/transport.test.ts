@@ -53,6 +53,26 @@ describe("pooled SSH transport", () => {
         expect(name).toBe("mgr1/mgr1");
     });
 
+    test("idle connections are closed, but never a bastion connection that a host connection runs through", async () => {
+        process.env.SWARM_ETL_SSH_IDLE_MS = "300";
+        await closeAllSessions(); // the pool's timer starts anew with the short idle time
+        try {
+            const before = handshakeCount();
+            const name = await withSession(mgr1, async (s) => {
+                await new Promise((r) => setTimeout(r, 1500)); // the bastion connection is idle meanwhile
+                return (await s.docker().info()).Name as string;
+            });
+            expect(name).toBe("mgr1");
+            expect(handshakeCount() - before).toBe(2); // nothing had to be reconnected
+            await new Promise((r) => setTimeout(r, 1500)); // now both are idle: closed
+            await withSession(mgr1, async (s) => s.exec("true"));
+            expect(handshakeCount() - before).toBe(4);
+        } finally {
+            delete process.env.SWARM_ETL_SSH_IDLE_MS;
+            await closeAllSessions();
+        }
+    });
+
     test("a configured manager that cannot be reached is replaced by the next manager", async () => {
         const ghost = { ...mgr1, name: "ghost", host: "198.18.20.99", alternates: [endpoint("mgr2")] };
         const hostname = await withSession(ghost, async (s) => (await s.exec("hostname")).stdout.trim());
