@@ -5,8 +5,7 @@
 //   npm run bench -- ssh-handshakes        (writes bench/results/ssh-handshakes.md)
 import * as fs from "fs";
 import * as path from "path";
-import { Service } from "../providers/swarm";
-import { ensureSwarm, inlineStack, managerConnection, secretKey } from "../tests/lab/harness";
+import { ensureSwarm, inlineStack, sleepingServices } from "../tests/lab/harness";
 import { countHandshakes } from "../tests/lab/sshdLog";
 
 const SERVICES = 20;
@@ -18,17 +17,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main() {
     await ensureSwarm();
     const stack = await inlineStack("bench-ssh", async () => {
-        for (let i = 0; i < SERVICES; i++) {
-            new Service(`bench-svc-${i}`, {
-                connection: managerConnection(),
-                privateKey: secretKey(),
-                name: `bench-svc-${i}`,
-                image: "198.18.20.2:5000/lab/busybox:1.35",
-                replicas: 1,
-                command: ["sleep", "86400"],
-                endpointMode: "dnsrr",
-            });
-        }
+        sleepingServices("bench-svc", SERVICES);
     });
     await stack.up();
     const rows: string[] = [];

@@ -75,3 +75,14 @@ export function knownProps<T>(props: T | undefined, type: string): T {
 export function plain<T>(value: T): T {
     return JSON.parse(JSON.stringify(value)) as T;
 }
+
+/** A copy of `o` without its undefined and null fields. */
+export function stripUndefined<T extends object>(o: T): T {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as T;
+}
+
+/** The array, or undefined when it is empty. */
+export const nonEmpty = <T>(a: T[] | undefined): T[] | undefined => (a && a.length ? a : undefined);
+
+/** The map, or undefined when it is empty. */
+export const nonEmptyMap = <T>(m: Record<string, T> | undefined): Record<string, T> | undefined => (m && Object.keys(m).length ? m : undefined);

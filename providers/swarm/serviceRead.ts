@@ -5,6 +5,8 @@
 import type { DockerServiceSpec, DockerUpdateConfig, DockerResources } from "./serviceDocker";
 import type { MountSpec, NetworkAttachment, PortSpec, PublishMode, ResourceSpec, ServiceFields, ServiceMode, UpdatePolicy } from "./serviceSpec";
 import { formatDuration } from "./serviceUnits";
+import { nonEmpty, nonEmptyMap, stripUndefined } from "./common";
+import { normalizeMount, zeroless } from "./serviceNormalize";
 
 /** Removes the digest Swarm pins (`image:tag@sha256:…`) unless the wanted image names one itself. */
 export function normalizeImage(live: string, wanted?: string): string {
@@ -13,14 +15,8 @@ export function normalizeImage(live: string, wanted?: string): string {
     return at >= 0 ? live.slice(0, at) : live;
 }
 
-const nonEmpty = <T>(a: T[] | undefined) => (a && a.length ? a : undefined);
-const nonEmptyMap = <T>(m: Record<string, T> | undefined) => (m && Object.keys(m).length ? m : undefined);
 const dur = (n: number | undefined, missing?: string) => (n === undefined || n === null ? missing : formatDuration(n));
-const zeroless = (d: string | undefined) => (d === "0s" ? undefined : d);
-
-function defined<T extends object>(o: T): T {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
+const defined = stripUndefined;
 
 function modeOf(m: DockerServiceSpec["Mode"]): ServiceMode {
     if (m.Global) return "global";
@@ -54,21 +50,22 @@ function envOf(env: string[] | undefined): Record<string, string> | undefined {
 
 function mountsOf(mounts: DockerServiceSpec["TaskTemplate"]["ContainerSpec"]["Mounts"]): MountSpec[] | undefined {
     return nonEmpty(
-        mounts?.map((m) => {
-            const v = m.VolumeOptions;
-            const volume = v && defined({ noCopy: v.NoCopy || undefined, labels: nonEmptyMap(v.Labels), driver: v.DriverConfig?.Name || undefined, driverOptions: nonEmptyMap(v.DriverConfig?.Options) });
-            const t = m.TmpfsOptions;
-            const tmpfs = t && defined({ size: t.SizeBytes || undefined, mode: t.Mode || undefined });
-            return defined({
-                type: m.Type,
-                source: m.Source || undefined,
+        mounts?.map((m) =>
+            normalizeMount({
+                type: m.Type as MountSpec["type"],
+                source: m.Source,
                 target: m.Target,
-                readOnly: !!m.ReadOnly,
-                volume: volume && Object.keys(volume).length ? volume : undefined,
+                readOnly: m.ReadOnly,
+                volume: m.VolumeOptions && {
+                    noCopy: m.VolumeOptions.NoCopy,
+                    labels: m.VolumeOptions.Labels,
+                    driver: m.VolumeOptions.DriverConfig?.Name || undefined,
+                    driverOptions: m.VolumeOptions.DriverConfig?.Options,
+                },
                 bind: m.BindOptions?.Propagation ? { propagation: m.BindOptions.Propagation as NonNullable<MountSpec["bind"]>["propagation"] } : undefined,
-                tmpfs: tmpfs && Object.keys(tmpfs).length ? tmpfs : undefined,
-            });
-        }),
+                tmpfs: m.TmpfsOptions && { size: m.TmpfsOptions.SizeBytes, mode: m.TmpfsOptions.Mode },
+            }),
+        ),
     );
 }
 

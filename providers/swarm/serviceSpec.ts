@@ -2,7 +2,8 @@
 // inputs (withDefaults: every default made explicit, units in one canonical form) and render the
 // spec to send. Reading a live spec back is serviceRead.ts; the two meet in normalized fields, so
 // an unchanged service shows no diff and a change made by hand shows exactly that change.
-import { changedKeys } from "./common";
+import { changedKeys, nonEmpty, nonEmptyMap, stripUndefined } from "./common";
+import { normalizeMount, zeroless } from "./serviceNormalize";
 import type { DockerServiceSpec, FileTarget } from "./serviceDocker";
 import { ByteSize, byteSize, Duration, durationNs, normalizeBytes, normalizeDuration } from "./serviceUnits";
 
@@ -184,12 +185,6 @@ function policy(p: UpdatePolicy | undefined, defaults: Required<UpdatePolicy>): 
     return { ...v, delay: normalizeDuration(v.delay), monitor: normalizeDuration(v.monitor) };
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as Partial<T>;
-}
-
-const nonEmpty = <T>(a: T[] | undefined) => (a && a.length ? a : undefined);
-const nonEmptyMap = <T>(m: Record<string, T> | undefined) => (m && Object.keys(m).length ? m : undefined);
 
 function resourceSpec(r: ResourceSpec | undefined): ResourceSpec | undefined {
     if (!r) return undefined;
@@ -197,19 +192,6 @@ function resourceSpec(r: ResourceSpec | undefined): ResourceSpec | undefined {
     return Object.keys(out).length ? out : undefined;
 }
 
-function mount(m: MountSpec): MountSpec {
-    const volume = m.volume && stripUndefined({ ...m.volume, noCopy: m.volume.noCopy || undefined, labels: nonEmptyMap(m.volume.labels), driverOptions: nonEmptyMap(m.volume.driverOptions) });
-    const tmpfs = m.tmpfs && stripUndefined({ size: normalizeBytes(m.tmpfs.size) || undefined, mode: m.tmpfs.mode || undefined });
-    return stripUndefined({
-        type: m.type,
-        source: m.source || undefined,
-        target: m.target,
-        readOnly: !!m.readOnly,
-        volume: volume && Object.keys(volume).length ? volume : undefined,
-        bind: m.bind?.propagation ? { propagation: m.bind.propagation } : undefined,
-        tmpfs: tmpfs && Object.keys(tmpfs).length ? tmpfs : undefined,
-    }) as MountSpec;
-}
 
 /**
  * The inputs with every default made explicit and every unit in canonical form: what
@@ -235,7 +217,7 @@ export function withDefaults(f: ServiceFields): ServiceFields {
         workdir: f.workdir || undefined,
         secrets: nonEmpty(f.secrets?.map((x) => ({ uid: "0", gid: "0", mode: 0o444, ...stripUndefined(x) }))),
         configs: nonEmpty(f.configs?.map((x) => ({ uid: "0", gid: "0", mode: 0o444, ...stripUndefined(x) }))),
-        mounts: nonEmpty(f.mounts?.map(mount)),
+        mounts: nonEmpty(f.mounts?.map(normalizeMount)),
         networks: nonEmpty(f.networks?.map((n) => (typeof n === "string" ? { target: n } : stripUndefined({ target: n.target, aliases: nonEmpty(n.aliases) }) as NetworkAttachment))),
         constraints: nonEmpty(f.constraints),
         preferences: nonEmpty(f.preferences),
@@ -279,7 +261,6 @@ export function diffServiceFields(olds: Partial<ServiceFields>, news: Partial<Se
     return { replaces: changedKeys(o, n, SERVICE_REPLACE_FIELDS), updates: changedKeys(o, n, SERVICE_UPDATE_FIELDS) };
 }
 
-const zeroless = (d: string | undefined) => (d === "0s" ? undefined : d);
 const ns = (d: Duration | undefined) => (d === undefined ? undefined : durationNs(d));
 
 function fileTarget(x: FileRef): FileTarget {

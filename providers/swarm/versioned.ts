@@ -8,9 +8,27 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type Docker = require("dockerode");
 import { withSession } from "../ssh/connection";
-import { changedKeys, ConnectionInputs, daemonMessage, knownProps, plain, sleep, statusCode, toTarget } from "./common";
+import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, knownProps, plain, sleep, statusCode, toTarget } from "./common";
 
 export type VersionedKind = "secret" | "config";
+
+/** Arguments of a Secret or a Config. */
+export interface VersionedArgs {
+    connection: pulumi.Input<HostConnection>;
+    privateKey: pulumi.Input<string>;
+    /** Base name; the object is named `<name>-<version or first 10 hex of sha256(data)>`. */
+    name: pulumi.Input<string>;
+    /** The value, UTF-8 text (a secret: 1 byte to 500 KiB, always stored as a secret; a config: up to 1000 KiB, a pulumi.secret stays encrypted). */
+    data: pulumi.Input<string>;
+    /**
+     * Names the object `<name>-<version>` instead of by the data's hash; must change with the data.
+     * Use it for low-entropy values (a hand-picked password) whose hash prefix would help guessing.
+     * @default - the first 10 hex digits of the data's sha256
+     */
+    version?: pulumi.Input<string>;
+    /** Labels; changed in place. @default - none */
+    labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
 
 /** The inputs both resources share. */
 export interface VersionedInputs extends ConnectionInputs {

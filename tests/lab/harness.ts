@@ -6,6 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import type { HostConnection } from "../../providers/swarm/common";
+import { Service } from "../../providers/swarm/service";
 import { withSession } from "../../providers/ssh/connection";
 import { labConfig, privateKey, REPO, targets } from "./labConfig";
 
@@ -78,5 +79,22 @@ export async function inlineStack(name: string, program: () => Promise<Record<st
     return LocalWorkspace.createOrSelectStack(
         { stackName: name, projectName: "swarm-etl-tests", program },
         { workDir, envVars: engineEnv(), projectSettings: { name: "swarm-etl-tests", runtime: "nodejs" } },
+    );
+}
+
+/** Declares `count` one-replica services named `<prefix>-<i>` that sleep (call inside a program). */
+export function sleepingServices(prefix: string, count: number): Service[] {
+    return Array.from(
+        { length: count },
+        (_, i) =>
+            new Service(`${prefix}-${i}`, {
+                connection: managerConnection(),
+                privateKey: secretKey(),
+                name: `${prefix}-${i}`,
+                image: "198.18.20.2:5000/lab/busybox:1.35",
+                replicas: 1,
+                command: ["sleep", "86400"],
+                endpointMode: "dnsrr",
+            }),
     );
 }

@@ -5,9 +5,8 @@ import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { closeAllSessions, handshakeCount, withSession } from "../../providers/ssh/connection";
 import { Network } from "../../providers/swarm/network";
-import { Service } from "../../providers/swarm/service";
 import { countHandshakes } from "./sshdLog";
-import { ensureSwarm, inlineStack, managerConnection, requiredEnv, secretKey } from "./harness";
+import { ensureSwarm, inlineStack, managerConnection, requiredEnv, secretKey, sleepingServices } from "./harness";
 import { labConfig, targets } from "./labConfig";
 import { labShell } from "./labShell";
 
@@ -149,17 +148,7 @@ describe("a no-op preview --refresh of 20 services", () => {
     test("makes at most one SSH handshake per host", async () => {
         await ensureSwarm();
         const stack = await inlineStack("transport-twenty", async () => {
-            for (let i = 0; i < 20; i++) {
-                new Service(`tr-svc-${i}`, {
-                    connection: managerConnection(),
-                    privateKey: secretKey(),
-                    name: `tr-svc-${i}`,
-                    image: "198.18.20.2:5000/lab/busybox:1.35",
-                    replicas: 1,
-                    command: ["sleep", "86400"],
-                    endpointMode: "dnsrr",
-                });
-            }
+            sleepingServices("tr-svc", 20);
         });
         try {
             await stack.up();
