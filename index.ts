@@ -6,7 +6,7 @@ import { DemoStack, SwarmCluster } from "./components";
 
 function loadConfig(): StackConfig {
     try {
-        return parseStackConfig(rawConfigFromEngine(pulumi.runtime.allConfig()));
+        return parseStackConfig(rawConfigFromEngine(pulumi.runtime.allConfig()), { readFile: (p) => fs.readFileSync(p, "utf8") });
     } catch (err) {
         if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
         throw err;
@@ -26,12 +26,20 @@ function privateKeyOf(cfg: StackConfig): pulumi.Output<string> {
 const cfg = loadConfig();
 const privateKey = privateKeyOf(cfg);
 
+const stack = pulumi.getStack();
 const cluster = new SwarmCluster("swarm", {
     bastion: cfg.bastion,
     managers: cfg.managers,
     workers: cfg.workers,
     sshUser: cfg.sshUser,
     privateKey,
+    autolock: cfg.autolock,
+    joinTokenRotation: cfg.joinTokenRotation,
+    hostCheck: cfg.hostCheck,
+    access: {
+        identityFile: cfg.access.identityFile ?? cfg.sshPrivateKeyPath ?? `~/.ssh/swarm-etl-${stack}`,
+        knownHostsFile: cfg.access.knownHostsFile ?? `~/.ssh/swarm-etl-${stack}.known_hosts`,
+    },
 });
 
 const demo = cfg.demo.enabled
@@ -55,5 +63,12 @@ export const swarmId = cluster.swarmId;
 export const nodes = cluster.nodes;
 export const workerToken = cluster.workerToken;
 export const managerToken = cluster.managerToken;
+export const unlockKey = cluster.unlockKey;
+export const autolock = cfg.autolock;
+/** `pulumi stack output sshConfig > f; pulumi stack output knownHosts > <access.knownHostsFile>; ssh -F f <node>` */
+export const sshConfig = cluster.sshConfig;
+export const knownHosts = cluster.knownHosts;
+/** `pulumi stack output ansibleInventory > inventory.yaml; ansible all -i inventory.yaml -m ping` */
+export const ansibleInventory = cluster.ansibleInventory;
 export const demoService = demo?.serviceName;
 export const demoNetwork = demo?.networkName;

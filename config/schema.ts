@@ -2,6 +2,7 @@
 // namespace before any resource is declared. Every error names the key, the value and the fix,
 // and all errors are reported at once.
 import { z } from "zod";
+import ssh2 = require("ssh2");
 
 export const PROJECT = "swarm-etl";
 
@@ -16,6 +17,24 @@ const hostName = z.string().regex(NAME_RE, {
 });
 const ipv4 = z.ipv4({ message: "is not an IPv4 address; fix: write a dotted-quad address such as 10.0.1.11" });
 const port = z.number().int().min(1).max(65535).default(22);
+
+// Swarm label keys: the reverse-DNS form Docker documents (lower-case letters, digits, '.', '-'),
+// outside the namespaces Docker reserves for itself.
+const LABEL_KEY_RE = /^[a-z0-9]([a-z0-9.-]{0,126}[a-z0-9])?$/;
+const RESERVED_LABEL_PREFIXES = ["com.docker.", "io.docker.", "org.dockerproject."];
+const labels = z
+    .record(z.string(), z.string().max(1024, { message: "is longer than 1024 characters; fix: shorten the label value" }).regex(/^[^\n\r]*$/, { message: "contains a line break; fix: use a single-line label value" }))
+    .superRefine((map, ctx) => {
+        for (const key of Object.keys(map)) {
+            if (!LABEL_KEY_RE.test(key)) {
+                ctx.addIssue({ code: "custom", path: [key], message: `label key ${JSON.stringify(key)} is not a valid Swarm label; fix: use lower-case letters, digits, '.' and '-', starting and ending with a letter or digit (e.g. etl.storage)` });
+            } else if (RESERVED_LABEL_PREFIXES.some((p) => key.startsWith(p))) {
+                ctx.addIssue({ code: "custom", path: [key], message: `label key ${JSON.stringify(key)} is in a namespace Docker reserves (${RESERVED_LABEL_PREFIXES.join(", ")}); fix: use your own prefix, e.g. etl.` });
+            }
+        }
+    });
+const availability = z.enum(["active", "pause", "drain"]);
+const nodeUser = z.string().min(1).optional();
 
 const bastionSchema = z.strictObject({
     /** Name used in logs and SSH config. */
@@ -37,14 +56,35 @@ const managerSchema = z.strictObject({
     /** Address on the private network: SSH (through the bastion) and all Swarm traffic use it. */
     privateAddress: ipv4,
     port,
+    /** SSH user on this host. @default - `sshUser` */
+    user: nodeUser,
     hostKey,
+    /** Swarm node labels (placement constraints use them). */
+    labels: labels.default({}),
+    /** @default - prod: drain (managers run no workloads); else active */
+    availability: availability.optional(),
 });
 
 const workerSchema = z.strictObject({
     name: hostName,
     privateAddress: ipv4,
     port,
+    /** SSH user on this host. @default - `sshUser` */
+    user: nodeUser,
     hostKey,
+    /** Swarm node labels (placement constraints use them). */
+    labels: labels.default({}),
+    /** @default - active */
+    availability: availability.optional(),
+});
+
+const hostCheckSchema = z.strictObject({
+    /** Oldest Docker Engine accepted on a node (major.minor). @default - 20.10 */
+    minDockerVersion: z.string().regex(/^\d+\.\d+$/, { message: "is not a major.minor version; fix: write e.g. 20.10" }).default("20.10"),
+    /** Install docker.io with apt-get (Debian/Ubuntu) on a node that has no Docker. @default - false */
+    installDocker: z.boolean().default(false),
+    /** Check, from every node, that the other nodes' Swarm TCP ports (2377 on managers, 7946) answer. @default - true */
+    ports: z.boolean().default(true),
 });
 
 const demoSchema = z.strictObject({
@@ -56,8 +96,22 @@ const demoSchema = z.strictObject({
     replicas: z.number().int().min(0).max(100).default(2),
 });
 
-export const stackConfigSchema = z
-    .strictObject({
+/** What validation may read besides the config itself. */
+export interface ParseOptions {
+    /** Reads `sshPrivateKeyPath` so a missing or malformed key file is reported with the rest. @default - not read */
+    readFile?: (path: string) => string;
+}
+
+/** Why `text` is not a private key ssh2 can use, or undefined when it is one. */
+export function privateKeyProblem(text: string): string | undefined {
+    const parsed = ssh2.utils.parseKey(text);
+    if (parsed instanceof Error) return `is not a usable private key (${parsed.message})`;
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!key || !key.isPrivateKey()) return "is a public key, not a private key";
+    return undefined;
+}
+
+const stackConfigShape = {
         /** lab: the embedded lab (dnsrr, host-mode ports, no overlay encryption); dev and prod: real clusters. */
         profile: z.enum(["lab", "dev", "prod"]),
         /** SSH user on the managers and workers. @default - root */
@@ -84,14 +138,48 @@ export const stackConfigSchema = z
         /** Encrypt overlay networks that carry data (IPsec). @default - true (lab: false, its kernel cannot) */
         encryptOverlays: z.boolean().optional(),
         demo: demoSchema.default({ enabled: true, replicas: 2 }),
-    })
-    .superRefine((cfg, ctx) => {
+        /** Lock the managers' Raft keys at rest: a restarted manager needs the unlock key. @default - prod: true, else false */
+        autolock: z.boolean().optional(),
+        /** Increase to rotate both join tokens (nodes already in the swarm stay). @default - 0 */
+        joinTokenRotation: z.number().int().min(0, { message: "must be a whole number, 0 or more; fix: increase the current value by one to rotate the join tokens" }).default(0),
+        /** Where the `sshConfig` and `ansibleInventory` outputs expect files on the operator's machine. */
+        access: z
+            .strictObject({
+                /** @default - sshPrivateKeyPath, else ~/.ssh/swarm-etl-<stack> */
+                identityFile: z.string().min(1).optional(),
+                /** Write the `knownHosts` output here. @default - ~/.ssh/swarm-etl-<stack>.known_hosts */
+                knownHostsFile: z.string().min(1).optional(),
+            })
+            .default({}),
+        /** Checks run on every host before it joins. */
+        hostCheck: hostCheckSchema.default({ minDockerVersion: "20.10", installDocker: false, ports: true }),
+};
+
+/** The whole schema; `options` adds checks that read outside the config (the key file). */
+export function stackConfigSchema(options: ParseOptions = {}) {
+    return z.strictObject(stackConfigShape).superRefine((cfg, ctx) => {
         const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
         if (cfg.managers.length % 2 === 0) {
             issue(["managers"], `${cfg.managers.length} managers cannot survive the loss of one (Raft needs a majority); fix: use 1, 3 or 5`);
+        } else if (cfg.profile === "prod" && cfg.managers.length < 3) {
+            issue(["managers"], `prod needs 3 or 5 managers to survive the loss of one, not ${cfg.managers.length}; fix: list 3 or 5 managers (or use the dev profile)`);
+        } else if (cfg.managers.length > 7) {
+            issue(["managers"], `${cfg.managers.length} managers slow every Raft write down; fix: use 3, 5 or 7 managers and make the other hosts workers`);
         }
         if (!cfg.sshPrivateKey === !cfg.sshPrivateKeyPath) {
             issue([], "exactly one of sshPrivateKey (secure) and sshPrivateKeyPath must be set; fix: `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`");
+        } else if (cfg.sshPrivateKey) {
+            const problem = privateKeyProblem(cfg.sshPrivateKey);
+            if (problem) issue(["sshPrivateKey"], `[secret] ${problem}; fix: \`pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519\` with an unencrypted OpenSSH or PEM private key`);
+        } else if (cfg.sshPrivateKeyPath && options.readFile) {
+            let text: string | undefined;
+            try {
+                text = options.readFile(cfg.sshPrivateKeyPath);
+            } catch (err) {
+                issue(["sshPrivateKeyPath"], `${JSON.stringify(cfg.sshPrivateKeyPath)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); fix: point it at the private key file (for the lab: run \`lab/lab.sh up\`)`);
+            }
+            const problem = text === undefined ? undefined : privateKeyProblem(text);
+            if (problem) issue(["sshPrivateKeyPath"], `${JSON.stringify(cfg.sshPrivateKeyPath)} ${problem}; fix: point it at an unencrypted OpenSSH or PEM private key`);
         }
         const hosts: { path: (string | number)[]; name: string; addrs: string[] }[] = [
             { path: ["bastion"], name: cfg.bastion.name, addrs: [cfg.bastion.publicAddress, cfg.bastion.privateAddress ?? ""] },
@@ -126,16 +214,26 @@ export const stackConfigSchema = z
         if (cfg.demo.enabled && !cfg.demo.image && !cfg.registry) {
             issue(["demo", "image"], "the demo stack is enabled but has no image; fix: set demo.image, set registry (the lab's image is used), or set demo.enabled false");
         }
+        for (const [group, list] of [["managers", cfg.managers], ["workers", cfg.workers]] as const) {
+            list.forEach((h, i) => {
+                if (h.labels["swarm-etl.role"] !== undefined) issue([group, i, "labels", "swarm-etl.role"], "is set by the program (manager or worker); fix: remove it");
+            });
+        }
     });
+}
 
-export type StackConfigInput = z.input<typeof stackConfigSchema>;
-export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
+type Schema = ReturnType<typeof stackConfigSchema>;
+export type StackConfigInput = z.input<Schema>;
+export type ParsedStackConfig = z.output<Schema>;
 
 /** The configuration with every profile default applied. */
 export interface StackConfig extends ParsedStackConfig {
     endpointMode: "vip" | "dnsrr";
     publishMode: "ingress" | "host";
     encryptOverlays: boolean;
+    autolock: boolean;
+    managers: (ParsedStackConfig["managers"][number] & { availability: "active" | "pause" | "drain" })[];
+    workers: (ParsedStackConfig["workers"][number] & { availability: "active" | "pause" | "drain" })[];
     demo: ParsedStackConfig["demo"] & { image: string };
 }
 
@@ -154,8 +252,8 @@ const SECRET_KEYS = new Set(["sshPrivateKey"]);
  * Validate the project's configuration namespace.
  * @param raw keys without the `swarm-etl:` prefix, values already JSON-decoded.
  */
-export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
-    const result = stackConfigSchema.safeParse(raw);
+export function parseStackConfig(raw: Record<string, unknown>, options: ParseOptions = {}): StackConfig {
+    const result = stackConfigSchema(options).safeParse(raw);
     if (!result.success) {
         throw new ConfigError(result.error.issues.map((i) => describeIssue(i, raw)));
     }
@@ -166,6 +264,9 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
         endpointMode: cfg.endpointMode ?? (lab ? "dnsrr" : "vip"),
         publishMode: cfg.publishMode ?? (lab ? "host" : "ingress"),
         encryptOverlays: cfg.encryptOverlays ?? !lab,
+        autolock: cfg.autolock ?? cfg.profile === "prod",
+        managers: cfg.managers.map((m) => ({ ...m, availability: m.availability ?? (cfg.profile === "prod" ? "drain" : "active") })),
+        workers: cfg.workers.map((w) => ({ ...w, availability: w.availability ?? "active" })),
         demo: { ...cfg.demo, image: cfg.demo.image ?? `${cfg.registry}/lab/busybox:1.35` },
     };
 }
@@ -238,7 +339,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): s
 }
 
 function knownKeysHint(path: PropertyKey[]): string {
-    if (path.length === 0) return `known keys: ${Object.keys(stackConfigSchema.shape).join(", ")}`;
+    if (path.length === 0) return `known keys: ${Object.keys(stackConfigShape).join(", ")}`;
     return "see the configuration reference in README.md";
 }
 

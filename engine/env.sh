@@ -17,3 +17,6 @@ esac
 export PULUMI_HOME="$SWARM_ETL_CACHE/pulumi-home"
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_SKIP_UPDATE_CHECK=true
+# ts-node only transpiles the program: type checking is the `tsc --noEmit` step of `npm test`
+# (and of CI), so `pulumi up` does not pay for it a second time.
+export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"

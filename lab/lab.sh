@@ -8,6 +8,7 @@
 #   lab/lab.sh status                             show it; exit 0 only if fully up
 #   lab/lab.sh ssh HOST [CMD...]                  ssh to a host through the bastion
 #   lab/lab.sh docker HOST ARGS...                docker CLI on a host's engine (admin path)
+#   lab/lab.sh dockerd HOST kill|stop|start       crash, stop or (re)start a node's dockerd
 #
 # Also: `npm run lab -- up`. Size from LAB_MANAGERS / LAB_WORKERS too (default 3 / 2).
 # State in SWARM_ETL_LAB_DIR (default /var/lib/swarm-etl-lab); see lab/README.md.
@@ -97,6 +98,12 @@ main() {
       local h=$1
       shift
       exec "$DOCKER" -H "unix://$(docker_sock "$h")" "$@"
+      ;;
+    dockerd)
+      [[ $EUID -eq 0 ]] || die "the lab needs root (namespaces, cgroups, mounts)"
+      [[ -n ${1:-} && -n ${2:-} ]] || die "usage: lab.sh dockerd HOST kill|stop|start"
+      load_size
+      dockerd_ctl "$1" "$2"
       ;;
     help | -h | --help) usage ;;
     *) usage >&2; exit 2 ;;

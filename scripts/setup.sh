@@ -14,7 +14,7 @@ fi
 
 # Debian packages. docker.io's maintainer scripts must not start a dockerd in the root
 # namespace (its FORWARD DROP policy would cut the lab's bridges), hence policy-rc.d.
-PKGS=(docker.io containerd runc openssh-server openssh-client iptables iproute2 psmisc procps util-linux curl ca-certificates)
+PKGS=(docker.io containerd runc openssh-server openssh-client iptables iproute2 psmisc procps util-linux curl ca-certificates python3 python3-venv)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: type check, unit tests (Pulumi mocks, pure functions), then the lab tests
-# (real sshd/dockerd in the lab, the real Pulumi engine). Does its own setup, brings the lab up,
+# Runs every test: type check, unit tests (Pulumi mocks, pure functions), the lab tests (real
+# sshd/dockerd in the lab, the real Pulumi engine), the policy pack's tests and the ETL job's tests
+# (pytest, local Spark, a real PostgreSQL). Does its own setup, brings the lab up,
 # and takes it down again at the end, also on failure (KEEP_LAB=1 keeps it).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,4 +25,12 @@ npx jest --selectProjects unit --json --outputFile="$results/unit.json"
 echo "== lab: up/down/repair/isolation checks (ends with a fresh lab)"
 bash lab/test/e2e.sh | tee "$results/lab-e2e.txt"
 echo "== lab tests"
-npx jest --selectProjects lab --runInBand --json --outputFile="$results/lab.json"
+# Ansible (from PyPI, pinned) for the access test: an ad-hoc ping over the stack's inventory.
+ansible_venv="$(bash bench/cluster/setup.sh | tail -n1)"
+export SWARM_ETL_ANSIBLE="$ansible_venv/bin/ansible"
+npx jest --selectProjects lab --runInBand --json --outputFile="$results/lab.json" || rc_lab=$?
+echo "== policy pack: rule tests, workflow lint (actionlint), the gate through the real engine"
+bash policy/test.sh "$results" || rc_policy=$?
+echo "== ETL pipeline: transform unit tests, the whole job against a real PostgreSQL (pytest)"
+bash etl/test.sh "$results" || rc_etl=$?
+exit $(( ${rc_lab:-0} || ${rc_policy:-0} || ${rc_etl:-0} ))

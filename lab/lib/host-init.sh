@@ -65,14 +65,7 @@ start sshd /usr/sbin/sshd -D -e -f "$hd/sshd_config"
 if [[ $role == bastion ]]; then
   start registry "$LAB_DIR/registry/docker-registry" serve "$LAB_DIR/registry/config.yml"
 else
-  # Docker API on the per-host unix socket only, never on TCP.
-  start dockerd dockerd \
-    --config-file "$hd/daemon.json" \
-    --data-root "$hd/docker" \
-    --exec-root /run/docker \
-    -H unix:///run/docker.sock \
-    --pidfile /run/docker.pid \
-    --cgroup-parent "/$CGROUP_NAME/$h/ctr"
+  start dockerd "$LAB_LIB/dockerd.sh" "$h"
 fi
 
 echo "host $h ($role) started: $(date -Is)"

@@ -107,3 +107,40 @@ host_ok() {
     worker) dockerd_up "$h" ;;
   esac
 }
+
+# dockerd_ctl HOST kill|stop|start: crash (SIGKILL), stop (SIGTERM, waits) or start the dockerd
+# of a node — what a daemon crash or a host restart does, for the lifecycle tests and drills.
+dockerd_ctl() {
+  local h=$1 action=$2 hd pid
+  hd=$(host_dir "$h")
+  [[ -d $hd ]] || die "no lab host $h"
+  [[ $(host_role "$h") != bastion ]] || die "the bastion runs no dockerd"
+  pid=$(cat "$hd/dockerd.pid" 2>/dev/null || true)
+  case $action in
+    kill | stop)
+      [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || { log "dockerd of $h is not running"; return 0; }
+      local ctd
+      ctd=$(cat "$hd/run/docker/containerd/containerd.pid" 2>/dev/null || true)
+      if [[ $action == kill ]]; then
+        # A crash of the Docker service: dockerd and its containerd die at once.
+        kill -KILL "$pid" ${ctd:+"$ctd"} 2>/dev/null || true
+      else
+        kill -TERM "$pid"
+      fi
+      wait_until 60 "dockerd of $h to exit" eval "! kill -0 $pid 2>/dev/null" || die "dockerd of $h did not exit"
+      [[ -z $ctd ]] || wait_until 30 "containerd of $h to exit" eval "! kill -0 $ctd 2>/dev/null" || true
+      log "dockerd of $h: ${action}ed"
+      ;;
+    start)
+      if dockerd_up "$h"; then log "dockerd of $h already runs"; return 0; fi
+      pid_alive "$hd/init.pid" || die "host $h is not running (lab/lab.sh up)"
+      setsid nsenter --target "$(cat "$hd/init.pid")" --net --mount --uts -- \
+        "$LAB_LIB/dockerd.sh" "$h" </dev/null >>"$hd/log/dockerd.log" 2>&1 9>&- &
+      disown
+      wait_until 60 "dockerd of $h" dockerd_up "$h" || { host_logs "$h"; die "dockerd of $h does not answer"; }
+      cp "$hd/run/docker.pid" "$hd/dockerd.pid"
+      log "dockerd of $h: started"
+      ;;
+    *) die "dockerd: unknown action '$action' (kill, stop or start)" ;;
+  esac
+}

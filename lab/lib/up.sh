@@ -106,6 +106,8 @@ cmd_up() {
   if lab_remnants; then
     phase down
     lab_down
+    # down removed the old lab's state backend with it (its stacks described that lab's swarm).
+    mkdir -p "$LAB_DIR/home" "$LAB_DIR/pulumi-state"
   fi
   bring_up "$t0"
 }

@@ -52,7 +52,39 @@ export interface SshSession {
     exec(command: string, timeoutMs?: number): Promise<ExecResult>;
     /** A Docker Engine API client whose every request is a new channel to the host's docker.sock. */
     docker(): Docker;
+    /** Whether `host:port` accepts a TCP connection made by this host's sshd (no binary needed on the host). */
+    probeTcp(host: string, port: number, timeoutMs?: number): Promise<TcpProbe>;
     close(): void;
+}
+
+/** open: connected; refused: the host answered (nothing listens yet); blocked: no answer (a firewall, a dead host). */
+export type TcpProbe = { result: "open" | "refused" | "blocked"; detail: string };
+
+export function probeTcpOn(source: ClientSource, host: string, port: number, timeoutMs = 5_000): Promise<TcpProbe> {
+    return source(false).then(
+        (c) =>
+            new Promise<TcpProbe>((resolve) => {
+                const timer = setTimeout(() => resolve({ result: "blocked", detail: `no answer within ${timeoutMs / 1000} s` }), timeoutMs);
+                try {
+                    c.forwardOut("127.0.0.1", 0, host, port, (err, stream) => {
+                        clearTimeout(timer);
+                        if (!err) {
+                            stream.on("error", () => undefined);
+                            stream.end();
+                            stream.destroy();
+                            resolve({ result: "open", detail: "connected" });
+                        } else if (/refused/i.test(err.message)) {
+                            resolve({ result: "refused", detail: err.message });
+                        } else {
+                            resolve({ result: "blocked", detail: err.message });
+                        }
+                    });
+                } catch (err) {
+                    clearTimeout(timer);
+                    resolve({ result: "blocked", detail: (err as Error).message });
+                }
+            }),
+    );
 }
 
 /**
@@ -158,6 +190,7 @@ export async function openSession(target: SshTarget): Promise<SshSession> {
         close,
         exec: (command, timeoutMs = 120_000) => execOn(() => Promise.resolve(client), target, command, timeoutMs),
         docker: () => dockerOver(() => Promise.resolve(client), target),
+        probeTcp: (host, port, timeoutMs) => probeTcpOn(() => Promise.resolve(client), host, port, timeoutMs),
     };
 }
 

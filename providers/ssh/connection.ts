@@ -14,6 +14,7 @@ import {
     dockerOver,
     execOn,
     forwardOut,
+    probeTcpOn,
     isHostKeyMismatch,
     SshEndpoint,
     SshSession,
@@ -21,7 +22,7 @@ import {
 } from "./client";
 
 export { formatHostKey, hostKeyMatches, hostKeyMismatch, isHostKeyMismatch, openSession } from "./client";
-export type { ExecResult, SshEndpoint, SshSession, SshTarget } from "./client";
+export type { ExecResult, SshEndpoint, SshSession, SshTarget, TcpProbe } from "./client";
 
 interface Pooled {
     key: string;
@@ -141,6 +142,7 @@ function sessionOn(source: ClientSource, target: SshTarget, close: () => void): 
         close,
         exec: (command, timeoutMs = 120_000) => execOn(source, target, command, timeoutMs),
         docker: () => dockerOver(source, target),
+        probeTcp: (host, port, timeoutMs) => probeTcpOn(source, host, port, timeoutMs),
     };
 }
 

@@ -8,5 +8,6 @@ export * from "./serviceSpec";
 export { Secret, SecretArgs } from "./secret";
 export { Config, ConfigArgs } from "./swarmConfig";
 export { NodeSpec, NodeSpecArgs } from "./nodeSpec";
+export { HostCheck, HostCheckArgs, PortProbe } from "./hostCheck";
 export { NodeAvailability, OriginalSpec } from "./nodeSpecPlan";
 export { Volume, VolumeArgs } from "./volume";

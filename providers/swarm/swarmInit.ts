@@ -1,9 +1,14 @@
-// swarm:SwarmInit — the swarm itself, initialized on its first manager.
-// Idempotent: a manager that is already in a swarm is adopted, never re-initialized.
-// read() sees a swarm that was left or re-created by hand; delete() makes the manager leave.
+// swarm:SwarmInit — the swarm itself, initialized on its first manager, and its cluster-wide
+// settings: autolock (the unlock key is a secret output) and join-token rotation on demand.
+// Idempotent: a manager that is already in a swarm is adopted, never re-initialized; the
+// connection may move to another manager of the same swarm (the first one was retired).
+// read() sees a swarm that was left or re-created by hand and an autolock changed by hand;
+// delete() makes the manager leave (every member was retired before, by SwarmJoin).
 import * as pulumi from "@pulumi/pulumi";
+import type Docker = require("dockerode");
 import { withSession } from "../ssh/connection";
-import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, toTarget , knownProps, plain } from "./common";
+import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, knownProps, plain, PROVIDER_VERSION, toTarget } from "./common";
+import { lockedError } from "./swarmJoin";
 
 export interface SwarmInitInputs extends ConnectionInputs {
     /** Address other nodes reach this manager on (the private address). */
@@ -12,6 +17,10 @@ export interface SwarmInitInputs extends ConnectionInputs {
     listenAddr: string;
     /** Address used for data-path (VXLAN) traffic. */
     dataPathAddr: string;
+    /** Lock the managers' Raft keys at rest (a restarted manager needs the unlock key). */
+    autolock: boolean;
+    /** Increase to rotate both join tokens. */
+    joinTokenRotation: number;
     providerVersion: string;
 }
 
@@ -22,24 +31,56 @@ export interface SwarmInitOutputs extends SwarmInitInputs {
     managerToken: string;
     /** host:port other nodes join through. */
     joinAddr: string;
+    /** The key `docker swarm unlock` asks for ("" when autolock is off). */
+    unlockKey: string;
 }
 
-const REPLACE_KEYS: (keyof SwarmInitInputs)[] = ["advertiseAddr", "listenAddr", "dataPathAddr"];
-const UPDATE_KEYS: (keyof SwarmInitInputs)[] = ["connection", "providerVersion"];
+// Nothing replaces the swarm: a new first manager (the old one retired) is another manager of it.
+const UPDATE_KEYS: (keyof SwarmInitInputs)[] = ["connection", "advertiseAddr", "listenAddr", "dataPathAddr", "autolock", "joinTokenRotation", "providerVersion"];
+
+function unlockKeyOf(docker: Docker): Promise<string> {
+    return new Promise((resolve, reject) =>
+        docker.modem.dial({ path: "/swarm/unlockkey", method: "GET", statusCodes: { 200: true, 503: "node is not a manager" } }, (err: unknown, data: unknown) =>
+            err ? reject(err) : resolve((data as { UnlockKey?: string }).UnlockKey ?? ""),
+        ),
+    );
+}
+
+/** Sets autolock and rotates the join tokens, on the swarm's current spec and version. */
+async function updateSwarm(docker: Docker, change: { autolock?: boolean; rotateTokens?: boolean }): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+        const swarm = await docker.swarmInspect();
+        const spec = { ...swarm.Spec };
+        if (change.autolock !== undefined) spec.EncryptionConfig = { ...spec.EncryptionConfig, AutoLockManagers: change.autolock };
+        const query: Record<string, unknown> = { version: swarm.Version.Index };
+        if (change.rotateTokens) Object.assign(query, { rotateWorkerToken: true, rotateManagerToken: true });
+        try {
+            await docker.swarmUpdate({ _query: query, _body: spec });
+            return;
+        } catch (err) {
+            if (attempt < 5 && /out of sequence/i.test(daemonMessage(err))) continue;
+            throw new Error(`updating the swarm's settings failed: ${daemonMessage(err)}`);
+        }
+    }
+}
 
 async function inspect(inputs: SwarmInitInputs): Promise<SwarmInitOutputs | undefined> {
     return withSession(toTarget(inputs), async (s) => {
         const docker = s.docker();
         const info = await docker.info();
+        if (info.Swarm?.LocalNodeState === "locked") throw lockedError(inputs.connection.name);
         if (info.Swarm?.LocalNodeState !== "active" || !info.Swarm?.ControlAvailable) return undefined;
         const swarm = await docker.swarmInspect();
+        const autolock = !!swarm.Spec?.EncryptionConfig?.AutoLockManagers;
         return {
             ...inputs,
+            autolock,
             swarmId: swarm.ID,
             nodeId: info.Swarm.NodeID,
             workerToken: swarm.JoinTokens.Worker,
             managerToken: swarm.JoinTokens.Manager,
             joinAddr: `${inputs.advertiseAddr}:2377`,
+            unlockKey: autolock ? await unlockKeyOf(docker) : "",
         };
     });
 }
@@ -56,13 +97,20 @@ const provider: pulumi.dynamic.ResourceProvider<SwarmInitInputs, SwarmInitOutput
                         `Fix: run \`docker swarm leave\` on it, or list the swarm's existing manager first.`,
                 );
             }
-            if (state === "active") return; // an existing swarm is adopted as it is
+            if (state === "locked") throw lockedError(inputs.connection.name);
+            if (state === "active") {
+                // An existing swarm is adopted; only its autolock setting is brought in line.
+                const swarm = await docker.swarmInspect();
+                if (!!swarm.Spec?.EncryptionConfig?.AutoLockManagers !== inputs.autolock) await updateSwarm(docker, { autolock: inputs.autolock });
+                return;
+            }
             try {
                 await docker.swarmInit({
                     ListenAddr: inputs.listenAddr,
                     AdvertiseAddr: inputs.advertiseAddr,
                     DataPathAddr: inputs.dataPathAddr,
                     ForceNewCluster: false,
+                    AutoLockManagers: inputs.autolock,
                 });
             } catch (err) {
                 throw new Error(`docker swarm init on ${inputs.connection.name} failed: ${daemonMessage(err)}`);
@@ -82,16 +130,26 @@ const provider: pulumi.dynamic.ResourceProvider<SwarmInitInputs, SwarmInitOutput
     },
 
     async diff(_id, olds, news) {
-        const replaces = changedKeys(olds, news, REPLACE_KEYS);
         const updates = changedKeys(olds, news, UPDATE_KEYS);
-        return {
-            changes: replaces.length + updates.length > 0,
-            replaces: replaces as string[],
-            deleteBeforeReplace: true,
-        };
+        return { changes: updates.length > 0 };
     },
 
-    async update(_id, _olds, news) {
+    async update(id, olds, news) {
+        const rotateTokens = (olds.joinTokenRotation ?? 0) !== news.joinTokenRotation;
+        await withSession(toTarget(news), async (s) => {
+            const docker = s.docker();
+            const info = await docker.info();
+            if (info.Swarm?.LocalNodeState === "locked") throw lockedError(news.connection.name);
+            if (info.Swarm?.LocalNodeState !== "active" || !info.Swarm?.ControlAvailable || info.Swarm?.Cluster?.ID !== id) {
+                throw new Error(
+                    `${news.connection.name} is not a manager of swarm ${id}; the swarm's first manager can only move to another manager of it. ` +
+                        `Fix: list a current manager first under swarm-etl:managers, or run \`pulumi refresh\` if the swarm was re-created by hand.`,
+                );
+            }
+            const swarm = await docker.swarmInspect();
+            const autolockChanges = !!swarm.Spec?.EncryptionConfig?.AutoLockManagers !== news.autolock;
+            if (autolockChanges || rotateTokens) await updateSwarm(docker, { autolock: autolockChanges ? news.autolock : undefined, rotateTokens });
+        });
         const outs = await inspect(news);
         if (!outs) throw new Error(`${news.connection.name} is no longer a manager of the swarm; run \`pulumi refresh\` and \`pulumi up\``);
         return { outs: plain(outs) };
@@ -117,6 +175,10 @@ export interface SwarmInitArgs {
     advertiseAddr: pulumi.Input<string>;
     listenAddr: pulumi.Input<string>;
     dataPathAddr: pulumi.Input<string>;
+    /** @default - false */
+    autolock?: pulumi.Input<boolean>;
+    /** Increase to rotate both join tokens. @default - 0 */
+    joinTokenRotation?: pulumi.Input<number>;
 }
 
 /** The swarm, initialized on its first manager. Join tokens and the key are secret outputs. */
@@ -126,10 +188,14 @@ export class SwarmInit extends pulumi.dynamic.Resource {
     declare public readonly workerToken: pulumi.Output<string>;
     declare public readonly managerToken: pulumi.Output<string>;
     declare public readonly joinAddr: pulumi.Output<string>;
+    declare public readonly unlockKey: pulumi.Output<string>;
 
     constructor(name: string, args: SwarmInitArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
             ...args,
+            autolock: args.autolock ?? false,
+            joinTokenRotation: args.joinTokenRotation ?? 0,
+            unlockKey: undefined,
             providerVersion: PROVIDER_VERSION,
             swarmId: undefined,
             nodeId: undefined,
@@ -137,7 +203,7 @@ export class SwarmInit extends pulumi.dynamic.Resource {
             managerToken: undefined,
             joinAddr: undefined,
         };
-        const secretOpts = { additionalSecretOutputs: ["privateKey", "workerToken", "managerToken"] };
+        const secretOpts = { additionalSecretOutputs: ["privateKey", "workerToken", "managerToken", "unlockKey"] };
         super(provider, name, props, pulumi.mergeOptions(opts, secretOpts), "swarm", "SwarmInit");
     }
 }

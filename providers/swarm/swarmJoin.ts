@@ -1,10 +1,12 @@
 // swarm:SwarmJoin — one node's membership of the swarm (a manager after the first, or a worker).
 // Idempotent: a node already in this swarm is adopted, never re-joined. read() reports a node
-// that left, or whose role was changed by hand. delete() demotes a manager, makes the node leave
-// and removes it from the node list, so the host is clean.
+// that left, whose daemon died, or whose role was changed by hand. delete() retires the node:
+// quorum guard, drain (its tasks move), demote, leave, removal from the node list.
 import * as pulumi from "@pulumi/pulumi";
 import { SshSession, withSession } from "../ssh/connection";
-import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, PROVIDER_VERSION, statusCode, toTarget, waitFor , knownProps, plain } from "./common";
+import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, knownProps, plain, PROVIDER_VERSION, statusCode, toTarget, waitFor } from "./common";
+import { roleChangeProblem } from "./nodeSpecPlan";
+import { nodeViews, retireNode } from "./retire";
 
 export type NodeRole = "manager" | "worker";
 
@@ -39,21 +41,43 @@ interface LiveNode {
     nodeId: string;
     hostname: string;
     role: NodeRole;
+    /** Ready, and reachable if a manager: nothing to wait for. */
+    settled: boolean;
 }
 
 /** The node as the swarm's manager sees it, or undefined when the node is not in the swarm. */
 async function inspectNode(p: SwarmJoinInputs): Promise<LiveNode | undefined> {
-    const local = await withSession(toTarget(p), async (s) => (await s.docker().info()).Swarm);
+    const local = await withSession(toTarget(p), async (s) => {
+        try {
+            return (await s.docker().info()).Swarm;
+        } catch (err) {
+            throw new Error(
+                `the Docker daemon of ${p.connection.name} does not answer (${daemonMessage(err)}); ` +
+                    `fix: start it (\`systemctl start docker\` on the host), or remove ${p.connection.name} from the stack's config to retire it`,
+            );
+        }
+    });
+    if (local?.LocalNodeState === "locked") throw lockedError(p.connection.name);
     if (!local || local.LocalNodeState !== "active" || !local.NodeID) return undefined;
     return withSession(managerTarget(p), async (m) => {
         try {
             const node = await m.docker().getNode(local.NodeID).inspect();
-            return { nodeId: node.ID, hostname: node.Description?.Hostname ?? "", role: node.Spec?.Role as NodeRole };
+            const settled = node.Status?.State === "ready" && (node.Spec?.Role !== "manager" || node.ManagerStatus?.Reachability === "reachable");
+            return { nodeId: node.ID, hostname: node.Description?.Hostname ?? "", role: node.Spec?.Role as NodeRole, settled };
         } catch (err) {
             if (statusCode(err) === 404) return undefined; // in another swarm
             throw err;
         }
     });
+}
+
+/** A manager of an autolocked swarm that restarted waits for its unlock key. */
+export function lockedError(name: string): Error {
+    return new Error(
+        `${name} is locked: the swarm has autolock on and its Docker daemon restarted. ` +
+            `Fix: unlock it with the stack's unlock key — \`pulumi stack output unlockKey --show-secrets | ssh <${name}> docker swarm unlock\` ` +
+            `(runbook "A locked manager" in README.md) — then run pulumi again.`,
+    );
 }
 
 async function setRole(m: SshSession, nodeId: string, role: NodeRole): Promise<void> {
@@ -70,18 +94,34 @@ async function waitReady(p: SwarmJoinInputs, nodeId: string): Promise<void> {
             if (n.Status?.State !== "ready") return `state ${n.Status?.State}: ${n.Status?.Message ?? ""}`;
             if (n.Spec?.Role === "manager" && n.ManagerStatus?.Reachability !== "reachable") return `manager reachability ${n.ManagerStatus?.Reachability}`;
             return true;
-        }),
+        }, 250),
     );
 }
 
-/** A host that left and rejoined leaves its old entry behind as "down": remove it. */
+/**
+ * A host that left and rejoined leaves its old entry behind. The managers mark it "down" only
+ * after its heartbeat expires (seconds after the leave), so wait for that, then remove it
+ * (demoting it first if it was a manager). Entries are matched by hostname and address.
+ */
 async function removeStaleEntries(p: SwarmJoinInputs, live: LiveNode): Promise<void> {
     await withSession(managerTarget(p), async (m) => {
         const docker = m.docker();
-        const stale = (await docker.listNodes()).filter(
-            (n) => n.Description?.Hostname === live.hostname && n.ID !== live.nodeId && n.Status?.State === "down",
-        );
-        for (const n of stale) await docker.getNode(n.ID!).remove({ force: true });
+        const stale = async () =>
+            (await docker.listNodes()).filter(
+                (n) => n.Description?.Hostname === live.hostname && n.ID !== live.nodeId && n.Status?.Addr === p.advertiseAddr,
+            );
+        await waitFor(`the old swarm entry of ${p.connection.name} to go down`, (p.readyTimeoutSeconds ?? 120) * 1000, async () => {
+            const up = (await stale()).filter((n) => n.Status?.State !== "down");
+            return up.length === 0 ? true : `${up.map((n) => n.ID).join(", ")} still ${up[0].Status?.State}`;
+        });
+        for (const n of await stale()) {
+            if (n.Spec?.Role === "manager") await setRole(m, n.ID!, "worker");
+            try {
+                await docker.getNode(n.ID!).remove({ force: true });
+            } catch (err) {
+                if (statusCode(err) !== 404) throw new Error(`removing the old entry ${n.ID} of ${p.connection.name} failed: ${daemonMessage(err)}`);
+            }
+        }
     });
 }
 
@@ -113,7 +153,7 @@ async function join(p: SwarmJoinInputs): Promise<SwarmJoinOutputs> {
     const live = await inspectNode(p);
     if (!live) throw new Error(`${p.connection.name} is not a member of swarm ${p.swarmId} after joining`);
     if (live.role !== p.role) await withSession(managerTarget(p), (m) => setRole(m, live.nodeId, p.role));
-    await waitReady(p, live.nodeId);
+    if (live.role !== p.role || !live.settled) await waitReady(p, live.nodeId);
     await removeStaleEntries(p, live);
     return { ...p, nodeId: live.nodeId, hostname: live.hostname };
 }
@@ -126,7 +166,27 @@ const provider: pulumi.dynamic.ResourceProvider<SwarmJoinInputs, SwarmJoinOutput
 
     async read(id, maybeProps) {
         const props = knownProps(maybeProps, "swarm:SwarmJoin");
-        const live = await inspectNode(props);
+        let live: LiveNode | undefined;
+        try {
+            live = await inspectNode(props);
+        } catch (err) {
+            // A node whose daemon died (or whose host is unreachable) is not a working member:
+            // refresh drops it, and `pulumi up` rejoins it once it answers again.
+            if (/ is locked: /.test((err as Error).message)) throw err;
+            // Only when the managers confirm it: an operator who lost the network must not see
+            // the whole cluster dropped from the state.
+            const state = await withSession(managerTarget(props), async (m) => {
+                try {
+                    return (await m.docker().getNode(id).inspect()).Status?.State as string | undefined;
+                } catch (e) {
+                    if (statusCode(e) === 404) return "gone";
+                    throw e;
+                }
+            });
+            if (state !== "down" && state !== "gone") throw err;
+            pulumi.log.warn(`${props.connection.name} is not a working member of the swarm (${state}): ${(err as Error).message}`);
+            return { id: "", props: {} as SwarmJoinOutputs };
+        }
         if (!live || live.nodeId !== id) return { id: "", props: {} as SwarmJoinOutputs };
         return { id, props: plain({ ...props, role: live.role, hostname: live.hostname }) };
     },
@@ -139,51 +199,18 @@ const provider: pulumi.dynamic.ResourceProvider<SwarmJoinInputs, SwarmJoinOutput
 
     async update(id, olds, news) {
         if (olds.role !== news.role) {
-            await withSession(managerTarget(news), (m) => setRole(m, id, news.role));
+            await withSession(managerTarget(news), async (m) => {
+                const problem = roleChangeProblem(await nodeViews(m.docker()), id, news.role);
+                if (problem) throw new Error(problem);
+                await setRole(m, id, news.role);
+            });
             await waitReady(news, id);
         }
         return { outs: plain({ ...news, nodeId: id, hostname: olds.hostname }) };
     },
 
     async delete(id, props) {
-        // 1. Demote a manager first, so leaving cannot cost the swarm its quorum.
-        let managerReachable = true;
-        try {
-            await withSession(managerTarget(props), async (m) => {
-                try {
-                    await setRole(m, id, "worker");
-                } catch (err) {
-                    if (statusCode(err) !== 404) throw err;
-                }
-            });
-        } catch (err) {
-            managerReachable = false;
-            pulumi.log.warn(`could not demote ${props.connection.name} through ${props.manager.name}: ${daemonMessage(err)}`);
-        }
-        // 2. Leave (waiting until the demotion reached the node).
-        await withSession(toTarget(props), async (s) => {
-            const docker = s.docker();
-            await waitFor(`${props.connection.name} to leave the swarm`, 60_000, async () => {
-                const info = await docker.info();
-                if (info.Swarm?.LocalNodeState === "inactive") return true;
-                try {
-                    await docker.swarmLeave({ force: !managerReachable });
-                    return true;
-                } catch (err) {
-                    return daemonMessage(err);
-                }
-            });
-        });
-        // 3. Remove the node from the node list.
-        if (managerReachable) {
-            await withSession(managerTarget(props), async (m) => {
-                try {
-                    await m.docker().getNode(id).remove({ force: true });
-                } catch (err) {
-                    if (statusCode(err) !== 404) throw new Error(`removing node ${props.connection.name} from the swarm failed: ${daemonMessage(err)}`);
-                }
-            });
-        }
+        await retireNode({ node: toTarget(props), nodeId: id, managers: managerTarget(props) });
     },
 };
 

@@ -46,7 +46,8 @@ describe("pulumi up --stack lab, through the bastion, with the real engine", () 
     test("up builds a 5-node swarm (3 managers, 2 workers, distinct hostnames, all Ready) and the demo service", async () => {
         const res = await stack.up({ onOutput: log("up") });
         expect(res.summary.result).toBe("succeeded");
-        expect(res.summary.resourceChanges?.create).toBe(9 + 1); // 9 resources + the stack itself
+        // The stack, 2 components, 5 host checks, the init, 5 memberships, 5 node specs, the network, the service.
+        expect(res.summary.resourceChanges?.create).toBe(1 + 2 + 5 + 1 + 5 + 5 + 2);
 
         const nodes = await swarmNodes();
         expect(nodes).toEqual(
@@ -73,11 +74,12 @@ describe("pulumi up --stack lab, through the bastion, with the real engine", () 
         // The checkpoint file itself (exportStack would decrypt the secrets for us).
         const backend = requiredEnv("PULUMI_BACKEND_URL").replace(/^file:\/\//, "");
         const state = fs.readFileSync(path.join(backend, ".pulumi/stacks/swarm-etl/lab.json"), "utf8");
-        expect(state).toContain("swarm-mgr1"); // the right file
+        expect(state).toContain("swarm-mgr1-check"); // the right file
         const keyBody = privateKey(cfg).split("\n")[1];
         expect(keyBody.length).toBeGreaterThan(20);
         expect(state).not.toContain(keyBody);
         expect(state).not.toContain("SWMTKN-");
+        expect(state).not.toContain("SWMKEY-");
     });
 
     test("a second preview shows no changes", async () => {

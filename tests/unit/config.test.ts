@@ -1,9 +1,13 @@
 import { cidrContains, ConfigError, parseStackConfig, rawConfigFromEngine, rawConfigFromStackFile } from "../../config/schema";
+import ssh2 = require("ssh2");
 import { HOST_KEY, labConfig } from "./mocks";
 
-function problems(raw: Record<string, unknown>): string[] {
+const KEY = ssh2.utils.generateKeyPairSync("ed25519").private;
+const PUBLIC_KEY = ssh2.utils.generateKeyPairSync("ed25519").public;
+
+function problems(raw: Record<string, unknown>, options = {}): string[] {
     try {
-        parseStackConfig(raw);
+        parseStackConfig(raw, options);
     } catch (err) {
         if (err instanceof ConfigError) return err.problems;
         throw err;
@@ -83,7 +87,7 @@ describe("parseStackConfig", () => {
     test("unknown keys (typos)", () => {
         const raw = labConfig({ workerz: [] });
         expect(problems(raw)).toEqual([
-            "swarm-etl:workerz: unknown key; fix: remove it or correct its spelling (known keys: profile, sshUser, sshPrivateKey, sshPrivateKeyPath, bastion, managers, workers, network, registry, endpointMode, publishMode, encryptOverlays, demo)",
+            "swarm-etl:workerz: unknown key; fix: remove it or correct its spelling (known keys: profile, sshUser, sshPrivateKey, sshPrivateKeyPath, bastion, managers, workers, network, registry, endpointMode, publishMode, encryptOverlays, demo, autolock, joinTokenRotation, access, hostCheck)",
         ]);
     });
 
@@ -95,6 +99,72 @@ describe("parseStackConfig", () => {
         const msg = "swarm-etl: exactly one of sshPrivateKey (secure) and sshPrivateKeyPath must be set; fix: `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`";
         expect(problems(labConfig({ sshPrivateKeyPath: undefined }))).toEqual([msg]);
         expect(problems(labConfig({ sshPrivateKey: "secret-key-text" }))).toEqual([msg]);
+    });
+
+    test("a malformed inline private key is refused without echoing it", () => {
+        expect(problems(labConfig({ sshPrivateKeyPath: undefined, sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-key\n-----END OPENSSH PRIVATE KEY-----" }))).toEqual([
+            "swarm-etl:sshPrivateKey: [secret] is not a usable private key (Malformed OpenSSH private key); fix: `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519` with an unencrypted OpenSSH or PEM private key",
+        ]);
+        expect(problems(labConfig({ sshPrivateKeyPath: undefined, sshPrivateKey: PUBLIC_KEY }))).toEqual([
+            "swarm-etl:sshPrivateKey: [secret] is a public key, not a private key; fix: `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519` with an unencrypted OpenSSH or PEM private key",
+        ]);
+        expect(() => parseStackConfig(labConfig({ sshPrivateKeyPath: undefined, sshPrivateKey: KEY }))).not.toThrow();
+    });
+
+    test("a key file that is missing or not a private key, reported with the other problems", () => {
+        const files: Record<string, string> = { "/keys/garbage": "hello" };
+        const readFile = (p: string) => {
+            if (p in files) return files[p];
+            throw Object.assign(new Error(`ENOENT: ${p}`), { code: "ENOENT" });
+        };
+        expect(problems(labConfig({ sshPrivateKeyPath: "/keys/missing" }), { readFile })).toEqual([
+            'swarm-etl:sshPrivateKeyPath: "/keys/missing" cannot be read (ENOENT); fix: point it at the private key file (for the lab: run `lab/lab.sh up`)',
+        ]);
+        expect(problems(labConfig({ sshPrivateKeyPath: "/keys/garbage", profile: "prod", managers: [] }), { readFile })).toEqual([
+            "swarm-etl:managers: [] needs at least one manager; fix: list 1, 3 or 5 managers",
+            "swarm-etl:managers: 0 managers cannot survive the loss of one (Raft needs a majority); fix: use 1, 3 or 5",
+            'swarm-etl:sshPrivateKeyPath: "/keys/garbage" is not a usable private key (Unsupported key format); fix: point it at an unencrypted OpenSSH or PEM private key',
+        ]);
+    });
+
+    test("labels that are not valid Swarm labels", () => {
+        const workers = [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, labels: { "Etl Storage": "ssd", "com.docker.x": "y", "etl.ok": "a\nb", "swarm-etl.role": "db" } }];
+        expect(problems(labConfig({ workers }))).toEqual([
+            'swarm-etl:workers[0].labels.etl.ok: "a\\nb" contains a line break; fix: use a single-line label value',
+            `swarm-etl:workers[0].labels.Etl Storage: label key "Etl Storage" is not a valid Swarm label; fix: use lower-case letters, digits, '.' and '-', starting and ending with a letter or digit (e.g. etl.storage)`,
+            'swarm-etl:workers[0].labels.com.docker.x: label key "com.docker.x" is in a namespace Docker reserves (com.docker., io.docker., org.dockerproject.); fix: use your own prefix, e.g. etl.',
+            "swarm-etl:workers[0].labels.swarm-etl.role: is set by the program (manager or worker); fix: remove it",
+        ]);
+    });
+
+    test("an unknown availability", () => {
+        const workers = [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, availability: "off" }];
+        expect(problems(labConfig({ workers }))).toEqual(['swarm-etl:workers[0].availability: "off" must be one of "active", "pause", "drain"; fix: use one of them']);
+    });
+
+    test("prod with a single manager", () => {
+        const cfg = labConfig({ profile: "prod" });
+        expect(problems({ ...cfg, managers: (cfg.managers as unknown[]).slice(0, 1) })).toEqual([
+            "swarm-etl:managers: prod needs 3 or 5 managers to survive the loss of one, not 1; fix: list 3 or 5 managers (or use the dev profile)",
+        ]);
+    });
+
+    test("profiles: prod drains managers and turns autolock on; lab and dev do neither; explicit values win", () => {
+        const prod = parseStackConfig(labConfig({ profile: "prod" }));
+        expect([prod.autolock, prod.managers.map((m) => m.availability), prod.workers.map((w) => w.availability)]).toEqual([true, ["drain", "drain", "drain"], ["active", "active"]]);
+        const lab = parseStackConfig(labConfig());
+        expect([lab.autolock, lab.managers.map((m) => m.availability)]).toEqual([false, ["active", "active", "active"]]);
+        const cfg = labConfig({ profile: "prod", autolock: false });
+        const managers = (cfg.managers as Record<string, unknown>[]).map((m, i) => (i === 0 ? { ...m, availability: "active" } : m));
+        const custom = parseStackConfig({ ...cfg, managers });
+        expect([custom.autolock, custom.managers.map((m) => m.availability)]).toEqual([false, ["active", "drain", "drain"]]);
+    });
+
+    test("a malformed hostCheck version and a negative token rotation", () => {
+        expect(problems(labConfig({ hostCheck: { minDockerVersion: "latest" }, joinTokenRotation: -1 }))).toEqual([
+            "swarm-etl:joinTokenRotation: -1 must be a whole number, 0 or more; fix: increase the current value by one to rotate the join tokens",
+            'swarm-etl:hostCheck.minDockerVersion: "latest" is not a major.minor version; fix: write e.g. 20.10',
+        ]);
     });
 
     test("a secret value is never echoed in an error", () => {
@@ -145,17 +215,27 @@ describe("the committed stack files", () => {
         return rawConfigFromStackFile(doc.config);
     };
 
-    test.each(["dev", "prod"])("Pulumi.%s.yaml is valid once its secure SSH key is set", (stack) => {
-        expect(() => parseStackConfig({ ...load(stack), sshPrivateKey: "key" })).not.toThrow();
+    // The engine decrypts the committed secure value; here it is replaced by a key of the same kind.
+    test.each(["dev", "prod"])("Pulumi.%s.yaml is valid with its secure SSH key", (stack) => {
+        expect(load(stack).sshPrivateKey).toEqual({ secure: expect.stringMatching(/^v1:/) });
+        expect(() => parseStackConfig({ ...load(stack), sshPrivateKey: KEY })).not.toThrow();
     });
 
-    test("prod runs 3 managers with VIPs, the ingress mesh and encrypted overlays", () => {
-        const cfg = parseStackConfig({ ...load("prod"), sshPrivateKey: "key" });
-        expect([cfg.managers.length, cfg.endpointMode, cfg.publishMode, cfg.encryptOverlays]).toEqual([3, "vip", "ingress", true]);
+    test("prod runs 3 drained managers with autolock, VIPs, the ingress mesh and encrypted overlays", () => {
+        const cfg = parseStackConfig({ ...load("prod"), sshPrivateKey: KEY });
+        expect([cfg.managers.length, cfg.managers.every((m) => m.availability === "drain"), cfg.autolock, cfg.endpointMode, cfg.publishMode, cfg.encryptOverlays]).toEqual([
+            3, true, true, "vip", "ingress", true,
+        ]);
+    });
+
+    test("dev runs 1 manager without autolock", () => {
+        const cfg = parseStackConfig({ ...load("dev"), sshPrivateKey: KEY });
+        expect([cfg.managers.length, cfg.autolock, cfg.managers[0].availability]).toEqual([1, false, "active"]);
     });
 
     test("without its secure SSH key a stack is refused with the fix", () => {
-        expect(problems(load("dev"))).toEqual([
+        const { sshPrivateKey: _drop, ...raw } = load("dev");
+        expect(problems(raw)).toEqual([
             "swarm-etl: exactly one of sshPrivateKey (secure) and sshPrivateKeyPath must be set; fix: `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`",
         ]);
     });

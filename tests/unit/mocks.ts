@@ -23,6 +23,7 @@ export function installMocks(): Registered[] {
                             workerToken: "SWMTKN-1-worker",
                             managerToken: "SWMTKN-1-manager",
                             joinAddr: `${args.inputs.advertiseAddr}:2377`,
+                            unlockKey: args.inputs.autolock ? "SWMKEY-1-unlock" : "",
                         });
                         return { id: "swarm-id-1", state };
                     case "pulumi-nodejs:dynamic/swarm:SwarmJoin":

@@ -4,8 +4,8 @@ import { planCluster, SwarmCluster, SwarmClusterArgs } from "../../components/cl
 
 const args: SwarmClusterArgs = {
     bastion: { name: "bastion", publicAddress: "198.18.10.2", hostKey: HOST_KEY },
-    managers: [1, 2, 3].map((i) => ({ name: `mgr${i}`, publicAddress: `198.18.10.${10 + i}`, privateAddress: `198.18.20.${10 + i}`, hostKey: HOST_KEY })),
-    workers: [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY })),
+    managers: [1, 2, 3].map((i) => ({ name: `mgr${i}`, publicAddress: `198.18.10.${10 + i}`, privateAddress: `198.18.20.${10 + i}`, hostKey: HOST_KEY, availability: i === 2 ? ("drain" as const) : undefined })),
+    workers: [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY, labels: i === 1 ? { "etl.storage": "ssd" } : undefined })),
     sshUser: "root",
     privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n",
 };
@@ -19,26 +19,50 @@ describe("SwarmCluster", () => {
         cluster = new SwarmCluster("swarm", args);
     });
 
-    test("registers the component, one init on the first manager and one join per other node, with exact types and names", async () => {
-        await valueOf(cluster.nodes);
+    test("registers the component, a check, a membership and a node spec per host, and one init, with exact types and names", async () => {
+        await Promise.all(cluster.members.map((m) => valueOf(m.urn)));
+        const hosts = ["mgr1", "mgr2", "mgr3", "wkr1", "wkr2"];
         // Registration order follows dependsOn (mgr3 waits for mgr2), so compare sorted.
-        expect(registered.map((r) => [r.type, r.name]).sort()).toEqual([
-            ["pulumi-nodejs:dynamic/swarm:SwarmInit", "swarm-mgr1"],
-            ["pulumi-nodejs:dynamic/swarm:SwarmJoin", "swarm-mgr2"],
-            ["pulumi-nodejs:dynamic/swarm:SwarmJoin", "swarm-mgr3"],
-            ["pulumi-nodejs:dynamic/swarm:SwarmJoin", "swarm-wkr1"],
-            ["pulumi-nodejs:dynamic/swarm:SwarmJoin", "swarm-wkr2"],
-            ["swarm:cluster:SwarmCluster", "swarm"],
-        ]);
+        expect(registered.map((r) => [r.type, r.name]).sort()).toEqual(
+            [
+                ...hosts.map((h) => ["pulumi-nodejs:dynamic/swarm:HostCheck", `swarm-${h}-check`]),
+                ...hosts.map((h) => ["pulumi-nodejs:dynamic/swarm:NodeSpec", `swarm-${h}-spec`]),
+                ["pulumi-nodejs:dynamic/swarm:SwarmInit", "swarm"],
+                ...hosts.map((h) => ["pulumi-nodejs:dynamic/swarm:SwarmJoin", `swarm-${h}`]),
+                ["swarm:cluster:SwarmCluster", "swarm"],
+            ].sort(),
+        );
     });
 
     test("children are parented to the component", async () => {
         const urns = await Promise.all(cluster.members.map((m) => valueOf(m.urn)));
-        for (const urn of urns) expect(urn).toMatch(/::swarm:cluster:SwarmCluster\$pulumi-nodejs:dynamic\/swarm:Swarm(Init|Join)::swarm-/);
+        expect(urns).toHaveLength(11);
+        for (const urn of urns) expect(urn).toMatch(/::swarm:cluster:SwarmCluster\$pulumi-nodejs:dynamic\/swarm:(SwarmInit|SwarmJoin|NodeSpec)::swarm/);
+    });
+
+    test("every host is checked: Docker version, and the other nodes' Swarm ports (2377 on managers, 7946 everywhere)", () => {
+        const check = registered.find((r) => r.name === "swarm-wkr1-check")!.inputs;
+        expect(check).toMatchObject({ minDockerVersion: "20.10", installDocker: false });
+        expect(check.probes).toEqual([
+            { name: "mgr1", host: "198.18.20.11", port: 2377 },
+            { name: "mgr1", host: "198.18.20.11", port: 7946 },
+            { name: "mgr2", host: "198.18.20.12", port: 2377 },
+            { name: "mgr2", host: "198.18.20.12", port: 7946 },
+            { name: "mgr3", host: "198.18.20.13", port: 2377 },
+            { name: "mgr3", host: "198.18.20.13", port: 7946 },
+            { name: "wkr2", host: "198.18.20.22", port: 7946 },
+        ]);
+    });
+
+    test("node specs carry each host's labels and availability, through the managers", () => {
+        const spec = registered.find((r) => r.name === "swarm-wkr1-spec")!.inputs;
+        expect(spec).toMatchObject({ node: "node-wkr1", labels: { "etl.storage": "ssd" }, availability: "active" });
+        expect(registered.find((r) => r.name === "swarm-mgr2-spec")!.inputs).toMatchObject({ labels: {}, availability: "drain" });
+        expect((spec.connection as { name: string }).name).toBe("mgr1");
     });
 
     test("binds Swarm traffic to the private address and connects through the pinned bastion", () => {
-        const init = registered.find((r) => r.name === "swarm-mgr1")!.inputs;
+        const init = registered.find((r) => r.name === "swarm" && r.type.endsWith("SwarmInit"))!.inputs;
         expect(init.advertiseAddr).toBe("198.18.20.11");
         expect(init.listenAddr).toBe("198.18.20.11:2377");
         expect(init.dataPathAddr).toBe("198.18.20.11");
@@ -67,9 +91,18 @@ describe("SwarmCluster", () => {
         ]);
     });
 
-    test("join tokens are secret outputs", async () => {
+    test("join tokens and the unlock key are secret outputs", async () => {
         expect(await pulumi.isSecret(cluster.workerToken)).toBe(true);
         expect(await pulumi.isSecret(cluster.managerToken)).toBe(true);
+        expect(await pulumi.isSecret(cluster.unlockKey)).toBe(true);
+    });
+
+    test("the init carries autolock and the token rotation counter (off and 0 by default)", () => {
+        expect(registered.find((r) => r.type.endsWith("SwarmInit"))!.inputs).toMatchObject({ autolock: false, joinTokenRotation: 0 });
+    });
+
+    test("the first manager has a membership too (it adopts what init made), so it can be retired like any node", () => {
+        expect(registered.find((r) => r.name === "swarm-mgr1" && r.type.endsWith("SwarmJoin"))!.inputs).toMatchObject({ role: "manager", advertiseAddr: "198.18.20.11" });
     });
 
     test("the second manager joins only after the first join finished (managers one at a time)", () => {
@@ -89,10 +122,20 @@ describe("SwarmCluster", () => {
 });
 
 describe("planCluster", () => {
-    test("the first manager initializes; the rest join in order, managers before workers", () => {
+    test("the first manager initializes; every host has a membership, managers (in order) before workers", () => {
         const plan = planCluster(args);
         expect(plan.first.host.name).toBe("mgr1");
-        expect(plan.joins.map((j) => `${j.host.name}:${j.role}`)).toEqual(["mgr2:manager", "mgr3:manager", "wkr1:worker", "wkr2:worker"]);
+        expect(plan.members.map((j) => `${j.host.name}:${j.role}`)).toEqual(["mgr1:manager", "mgr2:manager", "mgr3:manager", "wkr1:worker", "wkr2:worker"]);
+    });
+
+    test("a per-host SSH user wins over sshUser", () => {
+        const plan = planCluster({ ...args, workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, user: "admin" }] });
+        expect(plan.members.find((m) => m.host.name === "wkr1")!.connection.user).toBe("admin");
+        expect(plan.access.nodes.find((n) => n.name === "wkr1")!.user).toBe("admin");
+    });
+
+    test("hostCheck.ports false probes nothing", () => {
+        expect(planCluster({ ...args, hostCheck: { ports: false } }).members.every((m) => m.probes.length === 0)).toBe(true);
     });
 
     test("refuses a cluster without managers", () => {

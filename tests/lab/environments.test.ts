@@ -1,0 +1,56 @@
+// The committed environments through the real engine: `pulumi preview` of dev and prod with their
+// committed config (the secure SSH key decrypts with the example passphrase), and a broken config
+// refused with every problem before any resource is declared. Previews of new stacks contact no
+// host, so this runs in a throwaway file backend of its own.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import ssh2 = require("ssh2");
+import { REPO } from "./labConfig";
+import { log } from "./harness";
+
+const backend = fs.mkdtempSync(path.join(os.tmpdir(), "swetl-envs-"));
+const envVars = { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "swarm-etl-example" };
+
+afterAll(() => fs.rmSync(backend, { recursive: true, force: true }));
+
+describe("the committed stacks dev and prod, previewed by the real engine", () => {
+    test.each([
+        // stack, resources to create: the stack, components, a check + membership + node spec per host, the init, the demo's network and service
+        ["dev", 1 + 2 + 3 * 3 + 1 + 2],
+        ["prod", 1 + 1 + 5 * 3 + 1],
+    ])("pulumi preview --stack %s plans %d resources, its secure SSH key decrypts to a private key", async (name, creates) => {
+        const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: REPO }, { envVars });
+        const key = await stack.getConfig("swarm-etl:sshPrivateKey");
+        expect(key.secret).toBe(true);
+        expect(ssh2.utils.parseKey(key.value)).not.toBeInstanceOf(Error);
+        const res = await stack.preview({ onOutput: log(`preview-${name}`) });
+        expect(res.changeSummary).toEqual({ create: creates });
+    });
+
+    test("a broken config stops the preview with every problem, before any resource", async () => {
+        const name = "broken";
+        const file = path.join(REPO, `Pulumi.${name}.yaml`);
+        fs.copyFileSync(path.join(REPO, "Pulumi.dev.yaml"), file);
+        try {
+            const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: REPO }, { envVars });
+            await stack.setConfig("swarm-etl:profile", { value: "prod" });
+            await stack.setConfig("swarm-etl:joinTokenRotation", { value: "-1" });
+            let out = "";
+            const err = await stack.preview({ onOutput: (o) => (out += o) }).then(
+                () => undefined,
+                (e: Error) => e.message,
+            );
+            expect(err).toBeDefined();
+            expect(out).toContain("invalid stack configuration (2 problems):");
+            expect(out).toContain("swarm-etl:managers: prod needs 3 or 5 managers to survive the loss of one, not 1; fix: list 3 or 5 managers (or use the dev profile)");
+            expect(out).toContain("swarm-etl:joinTokenRotation: -1 must be a whole number, 0 or more; fix: increase the current value by one to rotate the join tokens");
+            expect(out).not.toContain("swarm:"); // no resource of ours was declared: only the stack itself
+            expect(out).toMatch(/\+ 1 to create/);
+            await stack.workspace.removeStack(name);
+        } finally {
+            fs.rmSync(file, { force: true });
+        }
+    });
+});
