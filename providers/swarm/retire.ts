@@ -38,7 +38,8 @@ export async function nodeViews(docker: Docker): Promise<NodeView[]> {
     }));
 }
 
-async function updateSpec(docker: Docker, nodeId: string, change: Record<string, unknown>): Promise<void> {
+/** Changes a node's spec at the version it was read at; a concurrent writer makes it read again. */
+export async function updateSpec(docker: Docker, nodeId: string, change: Record<string, unknown>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
         const node = docker.getNode(nodeId);
         const live = await node.inspect();

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SshSession, withSession } from "../ssh/connection";
 import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, knownProps, plain, PROVIDER_VERSION, statusCode, toTarget, waitFor } from "./common";
 import { roleChangeProblem } from "./nodeSpecPlan";
-import { nodeViews, retireNode } from "./retire";
+import { nodeViews, retireNode, updateSpec } from "./retire";
 
 export type NodeRole = "manager" | "worker";
 
@@ -81,10 +81,8 @@ export function lockedError(name: string): Error {
 }
 
 async function setRole(m: SshSession, nodeId: string, role: NodeRole): Promise<void> {
-    const node = m.docker().getNode(nodeId);
-    const live = await node.inspect();
-    if (live.Spec.Role === role) return;
-    await node.update({ _query: { version: live.Version.Index }, _body: { ...live.Spec, Role: role } });
+    const live = await m.docker().getNode(nodeId).inspect();
+    if (live.Spec.Role !== role) await updateSpec(m.docker(), nodeId, { Role: role });
 }
 
 async function waitReady(p: SwarmJoinInputs, nodeId: string): Promise<void> {
