@@ -1,6 +1,7 @@
 // swarm:NodeSpec and swarm:Volume against the lab, through the real engine. The lab is shared:
-// NodeSpec only touches labels under `node-test.` and the availability of wkr2 (restored to
-// active), and never changes a role (the quorum guard is unit-tested in tests/unit/nodeSpec.test.ts).
+// NodeSpec only touches labels under `node-test.`, the availability of wkr2 and wkr1 (restored to
+// active) and the role of wkr2 (promoted, then demoted back; the quorum guard's refusals are
+// unit-tested in tests/unit/nodeSpec.test.ts and exercised in tests/lab/lifecycle.test.ts).
 import { Stack } from "@pulumi/pulumi/automation";
 import { withSession } from "../../providers/ssh/connection";
 import { HostConnection, NodeSpec, NodeSpecArgs, Volume, VolumeArgs } from "../../providers/swarm";
@@ -11,6 +12,7 @@ const cfg = labConfig();
 const hosts = targets(cfg);
 const mgr1 = hosts.get(cfg.managers[0].name)!;
 const NODE = "wkr2"; // the node whose spec the tests change
+const OTHER = "wkr1"; // the node the spec moves to (replace)
 const VOLUME_NODE = "wkr1";
 const VOLUME = "node-vol-data";
 const PREFIX = "node-test.";
@@ -31,16 +33,20 @@ async function sh(host: string, command: string): Promise<string> {
 
 interface NodeState {
     id: string;
+    role: string;
+    reachability?: string;
     availability: string;
     ours: Record<string, string>;
     others: Record<string, string>;
 }
 
-async function nodeState(): Promise<NodeState> {
-    const n = await withSession(mgr1, (s) => s.docker().getNode(NODE).inspect());
+async function nodeState(node = NODE): Promise<NodeState> {
+    const n = await withSession(mgr1, (s) => s.docker().getNode(node).inspect());
     const labels = Object.entries((n.Spec.Labels ?? {}) as Record<string, string>);
     return {
         id: n.ID,
+        role: n.Spec.Role,
+        reachability: n.ManagerStatus?.Reachability,
         availability: n.Spec.Availability,
         ours: Object.fromEntries(labels.filter(([k]) => k.startsWith(PREFIX))),
         others: Object.fromEntries(labels.filter(([k]) => !k.startsWith(PREFIX))),
@@ -50,17 +56,19 @@ async function nodeState(): Promise<NodeState> {
 /** Operations other than "same" in a preview's summary. */
 const changes = (summary: Record<string, number>) => Object.fromEntries(Object.entries(summary).filter(([op, n]) => op !== "same" && n > 0));
 
-async function cleanNode(): Promise<void> {
-    const s = await nodeState();
+async function cleanNode(node = NODE): Promise<void> {
+    const s = await nodeState(node);
     const rm = Object.keys(s.ours).map((k) => `--label-rm ${k}`).join(" ");
-    if (rm) await sh(cfg.managers[0].name, `docker node update ${rm} ${NODE}`);
-    if (s.availability !== "active") await sh(cfg.managers[0].name, `docker node update --availability active ${NODE}`);
+    if (rm) await sh(cfg.managers[0].name, `docker node update ${rm} ${node}`);
+    if (s.availability !== "active") await sh(cfg.managers[0].name, `docker node update --availability active ${node}`);
+    if (s.role !== "worker") await sh(cfg.managers[0].name, `docker node demote ${node}`);
 }
 
 describe("swarm:NodeSpec on wkr2, through the real engine", () => {
     let stack: Stack;
     let want: Partial<NodeSpecArgs> = {};
     let before: NodeState;
+    let beforeOther: NodeState;
 
     beforeAll(async () => {
         await ensureSwarm();
@@ -70,8 +78,11 @@ describe("swarm:NodeSpec on wkr2, through the real engine", () => {
         });
         await stack.destroy({ onOutput: log("node-destroy-before") }); // whatever an earlier run left
         await cleanNode();
+        await cleanNode(OTHER);
         before = await nodeState();
+        beforeOther = await nodeState(OTHER);
         expect(before.availability).toBe("active");
+        expect(before.role).toBe("worker");
         // A label of ours that exists before adoption: delete() must put it back.
         await sh(cfg.managers[0].name, `docker node update --label-add ${PREFIX}pre=keep ${NODE}`);
     });
@@ -79,6 +90,7 @@ describe("swarm:NodeSpec on wkr2, through the real engine", () => {
     afterAll(async () => {
         await stack?.destroy({ onOutput: log("node-destroy-after") });
         await cleanNode();
+        await cleanNode(OTHER);
     });
 
     test("create adopts wkr2: its labels are applied (docker node inspect), the label it overwrites is remembered, other labels are untouched", async () => {
@@ -133,16 +145,49 @@ describe("swarm:NodeSpec on wkr2, through the real engine", () => {
         expect(live.availability).toBe("active");
     });
 
-    test("destroy restores the original spec: paused wkr2 is active again, its labels are as they were before adoption", async () => {
+    test("role: wkr2 is promoted to a reachable manager and demoted back to a worker, in place (same node ID, labels kept)", async () => {
+        const id = (await nodeState()).id;
+        want = { ...want, role: "manager" };
+        expect((await stack.up({ onOutput: log("node-promote") })).summary.resourceChanges).toEqual({ update: 1, same: 1 });
+        let live = await nodeState();
+        expect([live.id, live.role, live.reachability]).toEqual([id, "manager", "reachable"]);
+        expect(live.ours).toEqual({ [`${PREFIX}zone`]: "b", [`${PREFIX}rack`]: "r1" });
+        expect(changes((await stack.preview({ refresh: true, onOutput: log("node-promote-preview") })).changeSummary)).toEqual({});
+
+        want = { ...want, role: "worker" };
+        expect((await stack.up({ onOutput: log("node-demote") })).summary.resourceChanges).toEqual({ update: 1, same: 1 });
+        live = await nodeState();
+        expect([live.id, live.role, live.reachability]).toEqual([id, "worker", undefined]);
+        const managers = await sh(cfg.managers[0].name, "docker node ls --filter role=manager --format '{{.Hostname}}'");
+        expect(managers.trim().split("\n").sort()).toEqual(cfg.managers.map((m) => m.name).sort());
+    });
+
+    test("replace: the spec moved to wkr1 restores wkr2 first (as before adoption), then adopts wkr1", async () => {
+        const { role: _role, ...rest } = want;
+        want = { ...rest, node: OTHER };
+        const up = await stack.up({ onOutput: log("node-replace") });
+        expect(up.summary.resourceChanges).toEqual({ replace: 1, same: 1 });
+        const old = await nodeState();
+        expect(old.ours).toEqual({ [`${PREFIX}pre`]: "keep" });
+        expect([old.role, old.availability]).toEqual(["worker", "active"]);
+        const moved = await nodeState(OTHER);
+        expect(moved.ours).toEqual({ [`${PREFIX}zone`]: "b", [`${PREFIX}rack`]: "r1" });
+        expect(moved.others).toEqual(beforeOther.others);
+        expect(up.outputs.hostname.value).toBe(OTHER);
+        expect(up.outputs.nodeId.value).toBe(moved.id);
+    });
+
+    test("destroy restores the original spec: paused wkr1 is active again, its labels are as they were before adoption", async () => {
         want = { ...want, availability: "pause" };
         await stack.up({ onOutput: log("node-pause") });
-        expect((await nodeState()).availability).toBe("pause");
+        expect((await nodeState(OTHER)).availability).toBe("pause");
         const res = await stack.destroy({ onOutput: log("node-destroy") });
         expect(res.summary.resourceChanges).toEqual({ delete: 2 });
-        const live = await nodeState();
+        const live = await nodeState(OTHER);
         expect(live.availability).toBe("active");
-        expect(live.ours).toEqual({ [`${PREFIX}pre`]: "keep" });
-        expect(live.others).toEqual(before.others);
+        expect(live.ours).toEqual({});
+        expect(live.others).toEqual(beforeOther.others);
+        expect((await nodeState()).others).toEqual(before.others);
     });
 });
 
