@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs one bench against the lab: `bash bench/run.sh <name>` (npm run bench -- <name>).
-# Benches: ssh-handshakes. Each writes its report to bench/results/<name>.md.
+# Benches: ssh-handshakes, ssh-latency. Each writes its report to bench/results/<name>.md.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-name="${1:?usage: bench/run.sh <name> (ssh-handshakes)}"
+name="${1:?usage: bench/run.sh <name> (ssh-handshakes|ssh-latency)}"
 bash scripts/setup.sh
 bash lab/lab.sh up
 . scripts/lab-env.sh

@@ -20,3 +20,7 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 # ts-node only transpiles the program: type checking is the `tsc --noEmit` step of `npm test`
 # (and of CI), so `pulumi up` does not pay for it a second time.
 export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
+# Node keeps the compiled code of the modules it loads (the program's dependencies, the dynamic
+# provider's host, TypeScript) between runs, as Python keeps __pycache__: each `pulumi` command
+# starts its Node processes ~0.25 s sooner. Safe to delete at any time.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$SWARM_ETL_CACHE/node-compile-cache}"

@@ -144,6 +144,12 @@ export function connectClient(endpoint: SshEndpoint, privateKey: string, timeout
                 reject(mismatch ?? new Error(`SSH to ${endpoint.name} (${endpoint.user}@${endpoint.host}:${endpoint.port}) failed: ${err.message}`));
             })
             .connect(cfg);
+        // Every Docker API call is a request and a response of a few small SSH packets. With
+        // Nagle's algorithm on the TCP socket (ssh2's default), each waits for the peer's delayed
+        // ACK: ~90 ms per call through the bastion instead of ~8 ms (bench/results/ssh-latency.md).
+        // A hop that runs over a channel (sock given) has no TCP socket of its own; ssh2 skips it.
+        // SWARM_ETL_SSH_NODELAY=0 keeps Nagle on: only the bench uses it, as its baseline.
+        if (process.env.SWARM_ETL_SSH_NODELAY !== "0") client.setNoDelay(true);
     });
 }
 
