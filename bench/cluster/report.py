@@ -7,6 +7,7 @@ META_JSON: the machine, the versions and the command (written by run.sh).
 """
 import json
 import re
+import os
 import statistics
 import sys
 
@@ -158,6 +159,12 @@ for para in [
     "number of round trips and SSH handshakes of each tool adds to these times.",
 ]:
     add(para)
+repeated = os.path.join(os.path.dirname(runs_tsv), "repeated.txt")
+if os.path.exists(repeated):
+    runs = [l.split() for l in open(repeated) if l.strip()]
+    add("- **Repeated runs.** A manager join hit Docker's own 20 s join timeout (\"the attempt to join the swarm will "
+        "continue in the background\"), which the playbook reports as a failure; the run was repeated once from a reset "
+        "swarm and only the repeat is in the tables: " + ", ".join(f"{t} with {w} workers, run {r}" for t, w, r in runs) + ".")
 add("")
 add("## Machine and versions")
 add("")

@@ -144,7 +144,18 @@ async function join(p: SwarmJoinInputs): Promise<SwarmJoinOutputs> {
                     JoinToken: p.joinToken,
                 });
             } catch (err) {
-                throw new Error(`docker swarm join of ${p.connection.name} as ${p.role} failed: ${daemonMessage(err)}`);
+                // The daemon gives up waiting after 20 s but keeps joining ("will continue in the
+                // background"): wait for it to finish instead of failing a join that succeeds.
+                if (!/continue in the background/i.test(daemonMessage(err))) {
+                    throw new Error(`docker swarm join of ${p.connection.name} as ${p.role} failed: ${daemonMessage(err)}`);
+                }
+                pulumi.log.info(`${p.connection.name}: the join is slow and continues in the background; waiting for it`);
+                await waitFor(`${p.connection.name} to finish joining`, (p.readyTimeoutSeconds ?? 120) * 1000, async () => {
+                    const state = (await docker.info()).Swarm?.LocalNodeState;
+                    if (state === "active") return true;
+                    if (state === "error" || state === "inactive") throw new Error(`docker swarm join of ${p.connection.name} as ${p.role} failed: the node is ${state} after joining in the background`);
+                    return `state ${state}`;
+                }, 500);
             }
         });
     }
