@@ -110,6 +110,14 @@ reset_swarm() { # every node leaves; fails unless all are inactive afterwards
   wait
   for h in $(nodes); do
     state=$(lab docker "$h" info --format '{{.Swarm.LocalNodeState}}' 2>&1)
+    if [[ $state != inactive ]]; then
+      # A join that Docker left "pending" (after its 20 s join timeout) survives `leave --force`;
+      # a daemon restart ends it.
+      log "  reset: $h is $state after leaving; restarting its dockerd"
+      lab dockerd "$h" stop >>"$LOGS/lab.log" 2>&1 && lab dockerd "$h" start >>"$LOGS/lab.log" 2>&1
+      lab docker "$h" swarm leave --force >/dev/null 2>&1 || true
+      state=$(lab docker "$h" info --format '{{.Swarm.LocalNodeState}}' 2>&1)
+    fi
     [[ $state == inactive ]] || bad+=" $h:$state"
   done
   [[ -z $bad ]] || die "reset: nodes still in a swarm:$bad"

@@ -129,7 +129,7 @@ dockerd_ctl() {
       fi
       wait_until 60 "dockerd of $h to exit" eval "! kill -0 $pid 2>/dev/null" || die "dockerd of $h did not exit"
       [[ -z $ctd ]] || wait_until 30 "containerd of $h to exit" eval "! kill -0 $ctd 2>/dev/null" || true
-      log "dockerd of $h: ${action}ed"
+      log "dockerd of $h: $([[ $action == kill ]] && echo killed || echo stopped)"
       ;;
     start)
       if dockerd_up "$h"; then log "dockerd of $h already runs"; return 0; fi
