@@ -134,15 +134,10 @@ export async function retireNode(req: RetireRequest): Promise<void> {
         }
 
         // 3. Leave (a node that does not answer cannot), 4. remove it from the node list.
-        const left = await leave(req.node, !self || self.state !== "ready");
+        // The managers mark a node that left "down" only when its heartbeat expires (~15 s or more);
+        // --force removes the entry of a node that has left (or cannot answer) without that wait.
+        await leave(req.node, !self || self.state !== "ready");
         try {
-            if (left) {
-                // Its managers see it go down within a heartbeat; --force covers a slower one.
-                await waitFor(`${req.node.name} to be down in the node list`, 15_000, async () => {
-                    const n = await docker.getNode(req.nodeId).inspect();
-                    return n.Status?.State === "down" ? true : `state ${n.Status?.State}`;
-                }).catch(() => undefined);
-            }
             await docker.getNode(req.nodeId).remove({ force: true });
         } catch (err) {
             if (statusCode(err) !== 404) throw new Error(`removing ${req.node.name} from the swarm's node list failed: ${daemonMessage(err)}`);
