@@ -44,7 +44,9 @@ export class DemoStack extends pulumi.ComponentResource {
                 name: this.serviceName,
                 image: args.image,
                 replicas: args.replicas ?? 2,
-                command: ["httpd", "-f", "-p", String(port), "-h", "/etc"],
+                // httpd as PID 1 ignores SIGTERM, so every stop (update, scale in, drain, destroy)
+                // waited out Swarm's 10 s grace period; the shell exits on it at once.
+                command: ["sh", "-c", `trap 'exit 0' TERM; httpd -f -p ${port} -h /etc & wait`],
                 labels: { "swarm-etl.stack": name },
                 networks: [this.network.networkId],
                 endpointMode: args.endpointMode ?? "vip",
