@@ -3,6 +3,7 @@
 // that left, whose daemon died, or whose role was changed by hand. delete() retires the node:
 // quorum guard, drain (its tasks move), demote, leave, removal from the node list.
 import * as pulumi from "@pulumi/pulumi";
+import type Docker = require("dockerode");
 import { SshSession, withSession } from "../ssh/connection";
 import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, knownProps, plain, PROVIDER_VERSION, statusCode, toTarget, waitFor } from "./common";
 import { roleChangeProblem } from "./nodeSpecPlan";
@@ -123,6 +124,34 @@ async function removeStaleEntries(p: SwarmJoinInputs, live: LiveNode): Promise<v
     });
 }
 
+/**
+ * `docker swarm join` on the node. The daemon gives up waiting after 20 s but keeps joining
+ * ("will continue in the background"): then this waits for the node to become active instead of
+ * failing a join that succeeds (Ansible's docker_swarm fails there).
+ */
+export async function joinOrWait(docker: Pick<Docker, "swarmJoin" | "info">, p: SwarmJoinInputs, pollMs = 500): Promise<void> {
+    const failed = (why: string) => new Error(`docker swarm join of ${p.connection.name} as ${p.role} failed: ${why}`);
+    try {
+        await docker.swarmJoin({
+            ListenAddr: p.listenAddr,
+            AdvertiseAddr: p.advertiseAddr,
+            DataPathAddr: p.dataPathAddr,
+            RemoteAddrs: p.remoteAddrs,
+            JoinToken: p.joinToken,
+        });
+        return;
+    } catch (err) {
+        if (!/continue in the background/i.test(daemonMessage(err))) throw failed(daemonMessage(err));
+    }
+    pulumi.log.info(`${p.connection.name}: the join is slow and continues in the background; waiting for it`);
+    await waitFor(`${p.connection.name} to finish joining`, (p.readyTimeoutSeconds ?? 120) * 1000, async () => {
+        const state = (await docker.info()).Swarm?.LocalNodeState as string | undefined;
+        if (state === "active") return true;
+        if (state === "error" || state === "inactive") throw failed(`the node is ${state} after joining in the background`);
+        return `state ${state}`;
+    }, pollMs);
+}
+
 async function join(p: SwarmJoinInputs): Promise<SwarmJoinOutputs> {
     const existing = await inspectNode(p);
     if (!existing) {
@@ -135,28 +164,7 @@ async function join(p: SwarmJoinInputs): Promise<SwarmJoinOutputs> {
                         `Fix: run \`docker swarm leave --force\` on it if that swarm is not needed, then run pulumi up again.`,
                 );
             }
-            try {
-                await docker.swarmJoin({
-                    ListenAddr: p.listenAddr,
-                    AdvertiseAddr: p.advertiseAddr,
-                    DataPathAddr: p.dataPathAddr,
-                    RemoteAddrs: p.remoteAddrs,
-                    JoinToken: p.joinToken,
-                });
-            } catch (err) {
-                // The daemon gives up waiting after 20 s but keeps joining ("will continue in the
-                // background"): wait for it to finish instead of failing a join that succeeds.
-                if (!/continue in the background/i.test(daemonMessage(err))) {
-                    throw new Error(`docker swarm join of ${p.connection.name} as ${p.role} failed: ${daemonMessage(err)}`);
-                }
-                pulumi.log.info(`${p.connection.name}: the join is slow and continues in the background; waiting for it`);
-                await waitFor(`${p.connection.name} to finish joining`, (p.readyTimeoutSeconds ?? 120) * 1000, async () => {
-                    const state = (await docker.info()).Swarm?.LocalNodeState;
-                    if (state === "active") return true;
-                    if (state === "error" || state === "inactive") throw new Error(`docker swarm join of ${p.connection.name} as ${p.role} failed: the node is ${state} after joining in the background`);
-                    return `state ${state}`;
-                }, 500);
-            }
+            await joinOrWait(docker, p);
         });
     }
     const live = await inspectNode(p);
