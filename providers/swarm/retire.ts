@@ -67,6 +67,19 @@ async function leave(node: SshTarget, force: boolean): Promise<boolean> {
                     return daemonMessage(err);
                 }
             });
+            // A task container that stopped just before the leave can outlive it: nothing removes it
+            // once the node is out of the swarm, so the host is left clean here.
+            const leftovers = await docker.listContainers({ all: true, filters: { label: ["com.docker.swarm.task.id"] } });
+            for (const c of leftovers) {
+                await docker
+                    .getContainer(c.Id)
+                    .remove({ force: true })
+                    .catch((err) => {
+                        if (statusCode(err) !== 404 && statusCode(err) !== 409) {
+                            pulumi.log.warn(`${node.name} left the swarm, but its task container ${c.Names?.[0] ?? c.Id} could not be removed: ${daemonMessage(err)}`);
+                        }
+                    });
+            }
         });
         return true;
     } catch (err) {
