@@ -30,17 +30,7 @@ WORK=$(mktemp -d /tmp/swarm-etl-floor.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 mapfile -t HOSTS < <(jq -r '(.managers + .workers)[].name' "$LAB_JSON")
 [[ ${#HOSTS[@]} -eq 5 && $(jq '.managers | length' "$LAB_JSON") -eq 3 ]] || die "needs the default lab (3 managers, 2 workers): bash lab/lab.sh up"
-d() { local h=$1; shift; DOCKER_HOST=$(jq -r --arg h "$h" '(.managers + .workers)[] | select(.name == $h) | .dockerHost' "$LAB_JSON") docker "$@" 8>&-; }
-reset() { # every node out of any swarm (a join Docker left "pending" needs a daemon restart)
-  local h
-  for h in "${HOSTS[@]}"; do
-    d "$h" swarm leave --force >/dev/null 2>&1 || true
-    if [[ $(d "$h" info --format '{{.Swarm.LocalNodeState}}') != inactive ]]; then
-      bash "$REPO/lab/lab.sh" dockerd "$h" stop >/dev/null 8>&- && bash "$REPO/lab/lab.sh" dockerd "$h" start >/dev/null 8>&-
-      d "$h" swarm leave --force >/dev/null 2>&1 || true
-    fi
-  done
-}
+reset() { bash "$HERE/reset.sh" "${HOSTS[@]}" 8>&-; }
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR] = $1} END {printf "%.2f", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 

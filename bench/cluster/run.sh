@@ -104,23 +104,10 @@ lab_up() { # lab_up MANAGERS WORKERS: the lab at that size (down first if it has
   [[ $PULUMI_BACKEND_URL != file://* ]] || mkdir -p "${PULUMI_BACKEND_URL#file://}"
 }
 
-reset_swarm() { # every node leaves; fails unless all are inactive afterwards
-  local h state bad=""
-  for h in $(nodes); do lab docker "$h" swarm leave --force >/dev/null 2>&1 & done
-  wait
-  for h in $(nodes); do
-    state=$(lab docker "$h" info --format '{{.Swarm.LocalNodeState}}' 2>&1)
-    if [[ $state != inactive ]]; then
-      # A join that Docker left "pending" (after its 20 s join timeout) survives `leave --force`;
-      # a daemon restart ends it.
-      log "  reset: $h is $state after leaving; restarting its dockerd"
-      lab dockerd "$h" stop >>"$LOGS/lab.log" 2>&1 && lab dockerd "$h" start >>"$LOGS/lab.log" 2>&1
-      lab docker "$h" swarm leave --force >/dev/null 2>&1 || true
-      state=$(lab docker "$h" info --format '{{.Swarm.LocalNodeState}}' 2>&1)
-    fi
-    [[ $state == inactive ]] || bad+=" $h:$state"
-  done
-  [[ -z $bad ]] || die "reset: nodes still in a swarm:$bad"
+reset_swarm() { # every node leaves any swarm (reset.sh); dies unless all are inactive afterwards
+  local -a hosts
+  mapfile -t hosts < <(nodes)
+  bash "$HERE/reset.sh" "${hosts[@]}" 8>&- 2>>"$LOGS/lab.log" || die "reset: nodes still in a swarm; see $LOGS/lab.log"
 }
 
 close_ssh_masters() { # the ControlPersist masters Ansible left behind (untimed)

@@ -162,3 +162,15 @@ json_str() {
 
 # host_key HOST: "ssh-ed25519 <base64>" (no comment) of HOST's sshd.
 host_key() { cut -d' ' -f1,2 <"$LAB_SSH/hostkeys/$1/ssh_host_ed25519_key.pub"; }
+
+# --- Daemons ------------------------------------------------------------------
+# Closes every fd the calling script inherited (0-2 and 255, bash's handle on the script, stay):
+# a daemon started from it must not hold its caller's pipe (the caller would wait for EOF
+# forever) or lock file (/run/swarm-etl-lab.lock would stay taken for the daemon's lifetime).
+close_inherited_fds() {
+  local fd
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    case $fd in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+  done
+}

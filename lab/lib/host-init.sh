@@ -13,15 +13,9 @@ set -euo pipefail
 
 h=${1:?usage: host-init.sh HOST}
 
-# Close every fd inherited from whoever ran `lab.sh up` (a pipe held open by
-# the daemons would keep that caller waiting for EOF forever). 255 is bash's
-# own handle on this script.
-for fd in /proc/self/fd/*; do
-  fd=${fd##*/}
-  case $fd in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
-done
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+close_inherited_fds
 # shellcheck source=cgroup.sh
 source "$LAB_LIB/cgroup.sh"
 hd=$(host_dir "$h")
