@@ -19,7 +19,7 @@ import { labConfig, targets } from "../tests/lab/labConfig";
 const CALLS = Number(process.env.BENCH_CALLS ?? 40);
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 3);
 const HOST = "mgr1";
-const SSH_CONFIG = "/var/lib/swarm-etl-lab/ssh/config";
+const SSH_CONFIG = `${process.env.SWARM_ETL_LAB_DIR ?? "/var/lib/swarm-etl-lab"}/ssh/config`; // written by `lab up`
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
 
