@@ -9,14 +9,129 @@ export const PROJECT = "swarm-etl";
 const HOST_KEY_RE = /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,3}$/;
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-const hostKey = z.string().regex(HOST_KEY_RE, {
-    message: "is not an SSH public host key; fix: use the key type and base64 blob, e.g. the output of `ssh-keyscan -t ed25519 <host>` without the host name",
-});
+/**
+ * A whole number from `min` to `max` (no upper bound when `max` is undefined): a wrong type, a
+ * fraction and a value out of range all get the same message, which states the range and `fix`.
+ */
+function wholeNumber(min: number, max: number | undefined, fix: string) {
+    const message = `must be a whole number${max === undefined ? `, ${min} or more` : ` from ${min} to ${max}`}; fix: ${fix}`;
+    const atLeast = z.number({ message }).int({ message }).min(min, { message });
+    return max === undefined ? atLeast : atLeast.max(max, { message });
+}
+
+/** The `-t` argument of `ssh-keyscan` for each host key type HOST_KEY_RE accepts. */
+const KEYSCAN_TYPE: Record<string, string> = {
+    "ssh-ed25519": "ed25519",
+    "ecdsa-sha2-nistp256": "ecdsa",
+    "ecdsa-sha2-nistp384": "ecdsa",
+    "ecdsa-sha2-nistp521": "ecdsa",
+    "ssh-rsa": "rsa",
+};
+/** string "ssh-ed25519" (4 + 11 bytes) and string of the 32-byte key (4 + 32) (RFC 8709). */
+const ED25519_BLOB_BYTES = 51;
+/** An uncompressed point (0x04 || X || Y) on each curve (RFC 5656). */
+const EC_POINT_BYTES: Record<string, number> = { nistp256: 65, nistp384: 97, nistp521: 133 };
+/** OpenSSH refuses smaller RSA keys. */
+const RSA_MIN_MODULUS_BITS = 1024;
+
+/**
+ * Why the base64 blob of `key` ("<type> <base64>", as HOST_KEY_RE matches) is not a well-formed SSH
+ * public key of that type (RFC 4253 §6.6 wire format), or undefined when it is one: it starts with
+ * its own type name, then holds the fields of that type, and nothing after them. `ssh2.utils.parseKey`
+ * is not enough here: it accepts trailing bytes, an ECDSA key naming another curve or a short point,
+ * and a 1-byte RSA modulus, and says only "Malformed OpenSSH public key".
+ */
+export function hostKeyBlobProblem(key: string): string | undefined {
+    const [type, b64] = key.split(" ");
+    const blob = Buffer.from(b64, "base64");
+    const cut = (field: string) =>
+        type === "ssh-ed25519"
+            ? `is cut short (${blob.length} bytes of the ${ED25519_BLOB_BYTES} an ssh-ed25519 key has)`
+            : `is cut short (its blob ends after ${blob.length} bytes, inside the ${field})`;
+    const malformed = (detail: string) => `is malformed (${detail})`;
+    // The type name, as a length-prefixed string.
+    const header = Buffer.alloc(4 + type.length);
+    header.writeUInt32BE(type.length, 0);
+    header.write(type, 4, "latin1");
+    if (blob.length < header.length) {
+        return header.subarray(0, blob.length).equals(blob) ? cut("key type") : malformed(`its blob does not start with the key type ${type}`);
+    }
+    if (!blob.subarray(0, header.length).equals(header)) {
+        const len = blob.readUInt32BE(0);
+        const inner = blob.subarray(4, 4 + len).toString("latin1");
+        return malformed(len <= 64 && /^[a-z0-9@.+-]+$/i.test(inner) ? `its blob holds a key of type ${inner}, not ${type}` : `its blob does not start with the key type ${type}`);
+    }
+    let at = header.length;
+    /** The next length-prefixed string, or a CutShort when the blob ends first. */
+    const next = (field: string): Buffer => {
+        if (at + 4 > blob.length || at + 4 + blob.readUInt32BE(at) > blob.length) throw new CutShort(field);
+        const len = blob.readUInt32BE(at);
+        const value = blob.subarray(at + 4, at + 4 + len);
+        at += 4 + len;
+        return value;
+    };
+    try {
+        if (type === "ssh-ed25519") {
+            if (blob.length < ED25519_BLOB_BYTES) return cut("public key");
+            const len = blob.readUInt32BE(at);
+            if (len !== 32) return malformed(`its public key is said to have ${len} bytes, not 32`);
+            at += 4 + len;
+        } else if (type.startsWith("ecdsa-sha2-")) {
+            const curve = type.slice("ecdsa-sha2-".length);
+            const named = next("curve name").toString("latin1");
+            if (named !== curve) return malformed(`its curve is ${JSON.stringify(named)}, not ${JSON.stringify(curve)}`);
+            const point = next("curve point");
+            if (point.length !== EC_POINT_BYTES[curve]) return malformed(`its curve point has ${point.length} bytes, not the ${EC_POINT_BYTES[curve]} of an uncompressed ${curve} point`);
+            if (point[0] !== 0x04) return malformed(`its curve point starts with 0x${point[0].toString(16).padStart(2, "0")}, not 0x04 as an uncompressed point does`);
+        } else {
+            const e = next("public exponent");
+            const n = next("modulus");
+            if (!e.some((b) => b !== 0)) return malformed("its public exponent is 0 or empty");
+            const bits = mpintBits(n);
+            if (bits < RSA_MIN_MODULUS_BITS) return malformed(`its modulus has ${bits} bits, OpenSSH needs ${RSA_MIN_MODULUS_BITS} or more`);
+        }
+    } catch (err) {
+        if (err instanceof CutShort) return cut(err.field);
+        throw err;
+    }
+    if (at !== blob.length) {
+        return type === "ssh-ed25519"
+            ? malformed(`its blob has ${blob.length} bytes, an ssh-ed25519 key has ${ED25519_BLOB_BYTES}`)
+            : malformed(`its blob has ${blob.length - at} bytes after the key`);
+    }
+    return undefined;
+}
+
+class CutShort {
+    constructor(readonly field: string) {}
+}
+
+/** Significant bits of an SSH mpint (big-endian, leading zero bytes ignored). */
+function mpintBits(n: Buffer): number {
+    let i = 0;
+    while (i < n.length && n[i] === 0) i++;
+    return i === n.length ? 0 : (n.length - i - 1) * 8 + (32 - Math.clz32(n[i]));
+}
+
+const hostKey = z
+    .string()
+    .regex(HOST_KEY_RE, {
+        message: "is not an SSH public host key; fix: use the key type and base64 blob, e.g. the output of `ssh-keyscan -t ed25519 <host>` without the host name",
+    })
+    .superRefine((key, ctx) => {
+        if (!HOST_KEY_RE.test(key)) return; // reported by the regex
+        const problem = hostKeyBlobProblem(key);
+        if (problem) {
+            const scanType = KEYSCAN_TYPE[key.split(" ")[0]];
+            ctx.addIssue({ code: "custom", message: `${JSON.stringify(key)} ${problem}; fix: copy the whole key, as \`ssh-keyscan -t ${scanType} <host>\` prints it, without the host name` });
+        }
+    });
 const hostName = z.string().regex(NAME_RE, {
     message: "is not a valid host name; fix: lower-case letters, digits and '-', 1-63 characters",
 });
 const ipv4 = z.ipv4({ message: "is not an IPv4 address; fix: write a dotted-quad address such as 10.0.1.11" });
-const port = z.number().int().min(1).max(65535).default(22);
+const port = wholeNumber(1, 65535, "use the port the host's sshd listens on, or remove the key for 22").default(22);
+const cidr = z.cidrv4({ message: "is not an IPv4 range; fix: write a network address and prefix length such as 10.0.0.0/16" });
 
 // Swarm label keys: the reverse-DNS form Docker documents (lower-case letters, digits, '.', '-'),
 // outside the namespaces Docker reserves for itself.
@@ -93,7 +208,7 @@ const demoSchema = z.strictObject({
     /** Image of the demo web service; it must provide busybox `httpd`. */
     image: z.string().min(1).optional(),
     /** Replicas of the demo web service. @default - 2 */
-    replicas: z.number().int().min(0).max(100).default(2),
+    replicas: wholeNumber(0, 100, "set demo.replicas to e.g. 2 (the default), or set demo.enabled false to skip the demo").default(2),
 });
 
 /** What validation may read besides the config itself. */
@@ -125,8 +240,8 @@ const stackConfigShape = {
         workers: z.array(workerSchema).default([]),
         network: z
             .strictObject({
-                publicCidr: z.cidrv4().optional(),
-                privateCidr: z.cidrv4().optional(),
+                publicCidr: cidr.optional(),
+                privateCidr: cidr.optional(),
             })
             .default({}),
         /** A registry the nodes pull from (host:port). */
@@ -141,7 +256,7 @@ const stackConfigShape = {
         /** Lock the managers' Raft keys at rest: a restarted manager needs the unlock key. @default - prod: true, else false */
         autolock: z.boolean().optional(),
         /** Increase to rotate both join tokens (nodes already in the swarm stay). @default - 0 */
-        joinTokenRotation: z.number().int().min(0, { message: "must be a whole number, 0 or more; fix: increase the current value by one to rotate the join tokens" }).default(0),
+        joinTokenRotation: wholeNumber(0, undefined, "increase the current value by one to rotate the join tokens").default(0),
         /** Where the `sshConfig` and `ansibleInventory` outputs expect files on the operator's machine. */
         access: z
             .strictObject({
@@ -211,6 +326,23 @@ export function stackConfigSchema(options: ParseOptions = {}) {
             inRange(cfg.network.privateCidr, m.privateAddress, ["managers", i, "privateAddress"], "privateCidr");
         });
         cfg.workers.forEach((w, i) => inRange(cfg.network.privateCidr, w.privateAddress, ["workers", i, "privateAddress"], "privateCidr"));
+        const { publicCidr, privateCidr } = cfg.network;
+        if (publicCidr && privateCidr && cidrsOverlap(publicCidr, privateCidr)) {
+            issue(["network"], `publicCidr ${publicCidr} and privateCidr ${privateCidr} overlap; fix: give the public and the private network ranges that share no address`);
+        }
+        const prod = cfg.profile === "prod";
+        const managerAvailability = cfg.managers.map((m) => m.availability ?? (prod ? "drain" : "active"));
+        const workerAvailability = cfg.workers.map((w) => w.availability ?? "active");
+        if (cfg.managers.length > 0 && ![...managerAvailability, ...workerAvailability].includes("active")) {
+            // Swarm schedules tasks on active nodes only: with none, every service stays pending.
+            const managersWhy = prod && cfg.managers.every((m) => m.availability === undefined) ? "prod drains its managers" : `every manager's availability is ${distinct(managerAvailability)}`;
+            issue(
+                ["workers"],
+                cfg.workers.length === 0
+                    ? `[] leaves no node to run services (${managersWhy}); fix: list at least one worker, or set availability: active on a manager`
+                    : `every worker's availability is ${distinct(workerAvailability)} and ${managersWhy}, so no node can run services; fix: set availability: active on a worker (or add one), or on a manager`,
+            );
+        }
         if (cfg.demo.enabled && !cfg.demo.image && !cfg.registry) {
             issue(["demo", "image"], "the demo stack is enabled but has no image; fix: set demo.image, set registry (the lab's image is used), or set demo.enabled false");
         }
@@ -329,13 +461,68 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): s
         return `${key}: is required but not set; fix: set it in Pulumi.<stack>.yaml`;
     }
     const shown = issue.path.some((p) => SECRET_KEYS.has(String(p))) ? "[secret]" : JSON.stringify(value);
-    let message = issue.message;
-    if (issue.code === "invalid_value" && "values" in issue) {
-        message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; fix: use one of them`;
-    } else if (issue.code === "invalid_type") {
-        message = `must be a ${issue.expected}; fix: write a ${issue.expected}`;
-    }
+    // Our own messages carry their fix; zod's defaults ("Too small: expected number to be >=1") do not.
+    const message = issue.message.includes("; fix: ") ? issue.message : defaultMessage(issue);
     return issue.path.length === 0 ? `${PROJECT}: ${message}` : `${key}: ${shown} ${message}`;
+}
+
+/** Type names as zod 4 reports them in `expected`, with their article and a fix. */
+const TYPE_MESSAGES: Record<string, string> = {
+    string: "must be a string; fix: write a string",
+    number: "must be a number; fix: write a number, without quotes",
+    int: "must be a whole number; fix: write a whole number, without quotes or a fraction",
+    boolean: "must be a boolean; fix: write true or false, without quotes",
+    object: "must be an object (a YAML mapping); fix: write it as `key: value` lines",
+    record: "must be an object (a YAML mapping); fix: write it as `key: value` lines",
+    array: "must be an array (a YAML list); fix: write it as a YAML list, one `- ` entry per item",
+};
+
+/** A message with a fix for an issue whose schema gave none, from the issue's code and bounds. */
+function defaultMessage(issue: z.core.$ZodIssue): string {
+    switch (issue.code) {
+        case "invalid_value":
+            return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; fix: use one of them`;
+        case "invalid_type": {
+            const known = TYPE_MESSAGES[issue.expected];
+            if (known) return known;
+            const a = `${/^[aeiou]/i.test(issue.expected) ? "an" : "a"} ${issue.expected}`;
+            return `must be ${a}; fix: write ${a}`;
+        }
+        case "too_small": {
+            const min = String(issue.minimum);
+            const exact = issue.exact === true;
+            if (issue.origin === "string") {
+                if (exact) return `must be exactly ${min} characters long; fix: use ${min} characters`;
+                return issue.minimum === 1 && issue.inclusive !== false
+                    ? "must not be empty; fix: set a value, or remove the key"
+                    : `must be at least ${min} characters long; fix: use a longer value`;
+            }
+            if (issue.origin === "array" || issue.origin === "set") return `must list ${exact ? "exactly" : "at least"} ${min} item${min === "1" ? "" : "s"}; fix: add items`;
+            if (issue.origin === "number" || issue.origin === "int" || issue.origin === "bigint") {
+                return issue.inclusive === false ? `must be more than ${min}; fix: use a number above ${min}` : `must be ${min} or more; fix: use a number of at least ${min}`;
+            }
+            return `is too small (the minimum is ${min}); fix: use at least ${min}`;
+        }
+        case "too_big": {
+            const max = String(issue.maximum);
+            const exact = issue.exact === true;
+            if (issue.origin === "string") {
+                return exact ? `must be exactly ${max} characters long; fix: use ${max} characters` : `must be at most ${max} characters long; fix: shorten it`;
+            }
+            if (issue.origin === "array" || issue.origin === "set") return `must list ${exact ? "exactly" : "at most"} ${max} item${max === "1" ? "" : "s"}; fix: remove items`;
+            if (issue.origin === "number" || issue.origin === "int" || issue.origin === "bigint") {
+                return issue.inclusive === false ? `must be less than ${max}; fix: use a number below ${max}` : `must be ${max} or less; fix: use a number of at most ${max}`;
+            }
+            return `is too big (the maximum is ${max}); fix: use at most ${max}`;
+        }
+        default:
+            return `${issue.message}; fix: see the configuration reference in README.md`;
+    }
+}
+
+/** "drain", or "drain or pause" when they differ. */
+function distinct(values: string[]): string {
+    return [...new Set(values)].sort().join(" or ");
 }
 
 function knownKeysHint(path: PropertyKey[]): string {
@@ -360,6 +547,18 @@ function ipv4Parse(addr: string): number | undefined {
     const parts = addr.split(".").map(Number);
     if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
     return ((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3];
+}
+
+/** True when the IPv4 ranges `a` and `b` share an address (one then contains the other). */
+export function cidrsOverlap(a: string, b: string): boolean {
+    const parse = (cidr: string) => {
+        const [base, bitsText, ...rest] = cidr.split("/");
+        const bits = /^\d{1,2}$/.test(bitsText ?? "") ? Number(bitsText) : NaN;
+        return rest.length === 0 && ipv4Parse(base) !== undefined && bits <= 32 ? { base, bits } : undefined;
+    };
+    const [pa, pb] = [parse(a), parse(b)];
+    if (!pa || !pb) return false;
+    return cidrContains(`${pa.base}/${Math.min(pa.bits, pb.bits)}`, pb.base);
 }
 
 /** True when `addr` lies inside `cidr` (both IPv4). */

@@ -1,9 +1,26 @@
-import { cidrContains, ConfigError, parseStackConfig, rawConfigFromEngine, rawConfigFromStackFile } from "../../config/schema";
+import { cidrContains, cidrsOverlap, ConfigError, parseStackConfig, rawConfigFromEngine, rawConfigFromStackFile } from "../../config/schema";
 import ssh2 = require("ssh2");
 import { HOST_KEY, labConfig } from "./mocks";
 
 const KEY = ssh2.utils.generateKeyPairSync("ed25519").private;
 const PUBLIC_KEY = ssh2.utils.generateKeyPairSync("ed25519").public;
+
+/** base64 of an SSH wire blob: each field as a length-prefixed string. */
+function wire(...fields: (string | Buffer)[]): string {
+    return Buffer.concat(
+        fields.flatMap((f) => {
+            const b = typeof f === "string" ? Buffer.from(f, "latin1") : f;
+            const len = Buffer.alloc(4);
+            len.writeUInt32BE(b.length);
+            return [len, b];
+        }),
+    ).toString("base64");
+}
+
+/** The lab config with one worker carrying `fields`. */
+function oneWorker(fields: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return labConfig({ workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, ...fields }], ...overrides });
+}
 
 function problems(raw: Record<string, unknown>, options = {}): string[] {
     try {
@@ -167,6 +184,103 @@ describe("parseStackConfig", () => {
         ]);
     });
 
+    test("prod with no worker, or with every node drained, has nowhere to run services", () => {
+        expect(problems(labConfig({ profile: "prod", workers: [] }))).toEqual([
+            "swarm-etl:workers: [] leaves no node to run services (prod drains its managers); fix: list at least one worker, or set availability: active on a manager",
+        ]);
+        expect(problems(labConfig({ profile: "prod", workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, availability: "drain" }] }))).toEqual([
+            "swarm-etl:workers: every worker's availability is drain and prod drains its managers, so no node can run services; fix: set availability: active on a worker (or add one), or on a manager",
+        ]);
+        const cfg = labConfig({ workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, availability: "pause" }] });
+        const drained = (cfg.managers as Record<string, unknown>[]).map((m) => ({ ...m, availability: "drain" }));
+        expect(problems({ ...cfg, managers: drained })).toEqual([
+            "swarm-etl:workers: every worker's availability is pause and every manager's availability is drain, so no node can run services; fix: set availability: active on a worker (or add one), or on a manager",
+        ]);
+        // An active manager can run the services.
+        const prod = labConfig({ profile: "prod", workers: [] });
+        const managers = (prod.managers as Record<string, unknown>[]).map((m, i) => (i === 0 ? { ...m, availability: "active" } : m));
+        expect(() => parseStackConfig({ ...prod, managers })).not.toThrow();
+    });
+
+    test("a host key whose base64 blob is cut short or is not a key of its type", () => {
+        const fix = (t: string) => `fix: copy the whole key, as \`ssh-keyscan -t ${t} <host>\` prints it, without the host name`;
+        const hostKeyProblems = (hostKey: string) => problems(oneWorker({ hostKey }));
+        expect(hostKeyProblems("ssh-ed25519 AAAA")).toEqual([
+            `swarm-etl:workers[0].hostKey: "ssh-ed25519 AAAA" is cut short (3 bytes of the 51 an ssh-ed25519 key has); ${fix("ed25519")}`,
+        ]);
+        expect(hostKeyProblems("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9")).toEqual([
+            `swarm-etl:workers[0].hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9" is cut short (48 bytes of the 51 an ssh-ed25519 key has); ${fix("ed25519")}`,
+        ]);
+        expect(hostKeyProblems(`${HOST_KEY}AAAA`)).toEqual([
+            `swarm-etl:workers[0].hostKey: "${HOST_KEY}AAAA" is malformed (its blob has 54 bytes, an ssh-ed25519 key has 51); ${fix("ed25519")}`,
+        ]);
+        expect(hostKeyProblems("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl")).toEqual([
+            `swarm-etl:workers[0].hostKey: "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" is malformed (its blob holds a key of type ssh-ed25519, not ssh-rsa); ${fix("rsa")}`,
+        ]);
+        expect(hostKeyProblems("ssh-ed25519 QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWkFC")).toEqual([
+            `swarm-etl:workers[0].hostKey: "ssh-ed25519 QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWkFC" is malformed (its blob does not start with the key type ssh-ed25519); ${fix("ed25519")}`,
+        ]);
+        // RSA: the exponent is there, the 257-byte modulus is cut after its first two bytes.
+        expect(hostKeyProblems("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCi")).toEqual([
+            `swarm-etl:workers[0].hostKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCi" is cut short (its blob ends after 24 bytes, inside the modulus); ${fix("rsa")}`,
+        ]);
+        const tinyRsa = `ssh-rsa ${wire("ssh-rsa", Buffer.from([1, 0, 1]), Buffer.from([0, 0xc5]))}`;
+        expect(hostKeyProblems(tinyRsa)).toEqual([`swarm-etl:workers[0].hostKey: "${tinyRsa}" is malformed (its modulus has 8 bits, OpenSSH needs 1024 or more); ${fix("rsa")}`]);
+        // ECDSA: the curve name must match the type, the point must be an uncompressed point of that curve.
+        const point = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]);
+        const otherCurve = `ecdsa-sha2-nistp256 ${wire("ecdsa-sha2-nistp256", "nistp384", point)}`;
+        expect(hostKeyProblems(otherCurve)).toEqual([`swarm-etl:workers[0].hostKey: "${otherCurve}" is malformed (its curve is "nistp384", not "nistp256"); ${fix("ecdsa")}`]);
+        const shortPoint = `ecdsa-sha2-nistp256 ${wire("ecdsa-sha2-nistp256", "nistp256", point.subarray(0, 33))}`;
+        expect(hostKeyProblems(shortPoint)).toEqual([
+            `swarm-etl:workers[0].hostKey: "${shortPoint}" is malformed (its curve point has 33 bytes, not the 65 of an uncompressed nistp256 point); ${fix("ecdsa")}`,
+        ]);
+        const compressed = `ecdsa-sha2-nistp256 ${wire("ecdsa-sha2-nistp256", "nistp256", Buffer.concat([Buffer.from([2]), point.subarray(1)]))}`;
+        expect(hostKeyProblems(compressed)).toEqual([`swarm-etl:workers[0].hostKey: "${compressed}" is malformed (its curve point starts with 0x02, not 0x04 as an uncompressed point does); ${fix("ecdsa")}`]);
+        const cutPoint = `ecdsa-sha2-nistp256 ${wire("ecdsa-sha2-nistp256", "nistp256", point).slice(0, 60)}`;
+        expect(hostKeyProblems(cutPoint)).toEqual([`swarm-etl:workers[0].hostKey: "${cutPoint}" is cut short (its blob ends after 45 bytes, inside the curve point); ${fix("ecdsa")}`]);
+        // Whole keys of every type ssh-keyscan prints are accepted.
+        const keys = [
+            ssh2.utils.generateKeyPairSync("ed25519").public,
+            ssh2.utils.generateKeyPairSync("rsa", { bits: 2048 }).public,
+            ...([256, 384, 521] as const).map((bits) => ssh2.utils.generateKeyPairSync("ecdsa", { bits }).public),
+        ];
+        for (const hostKey of keys) expect(() => parseStackConfig(oneWorker({ hostKey }))).not.toThrow();
+    });
+
+    test("public and private ranges that overlap", () => {
+        expect(problems(labConfig({ network: { publicCidr: "198.18.10.0/24", privateCidr: "198.18.0.0/16" } }))).toEqual([
+            "swarm-etl:network: publicCidr 198.18.10.0/24 and privateCidr 198.18.0.0/16 overlap; fix: give the public and the private network ranges that share no address",
+        ]);
+        expect(problems(labConfig({ network: { publicCidr: "198.18.10.0/33", privateCidr: "198.18.20.0/24" } }))).toEqual([
+            'swarm-etl:network.publicCidr: "198.18.10.0/33" is not an IPv4 range; fix: write a network address and prefix length such as 10.0.0.0/16',
+        ]);
+    });
+
+    test("numbers out of range, fractions and quoted numbers say the range and the fix", () => {
+        const cfg = labConfig();
+        const withPort = (port: unknown) => ({ ...cfg, managers: (cfg.managers as Record<string, unknown>[]).map((m, i) => (i === 0 ? { ...m, port } : m)) });
+        const portFix = "must be a whole number from 1 to 65535; fix: use the port the host's sshd listens on, or remove the key for 22";
+        expect(problems(withPort(0))).toEqual([`swarm-etl:managers[0].port: 0 ${portFix}`]);
+        expect(problems(withPort(65536))).toEqual([`swarm-etl:managers[0].port: 65536 ${portFix}`]);
+        expect(problems(withPort(22.5))).toEqual([`swarm-etl:managers[0].port: 22.5 ${portFix}`]);
+        expect(problems(withPort("22"))).toEqual([`swarm-etl:managers[0].port: "22" ${portFix}`]);
+        expect(problems(labConfig({ demo: { replicas: -1 } }))).toEqual([
+            "swarm-etl:demo.replicas: -1 must be a whole number from 0 to 100; fix: set demo.replicas to e.g. 2 (the default), or set demo.enabled false to skip the demo",
+        ]);
+        expect(problems(labConfig({ joinTokenRotation: 1.5 }))).toEqual([
+            "swarm-etl:joinTokenRotation: 1.5 must be a whole number, 0 or more; fix: increase the current value by one to rotate the join tokens",
+        ]);
+    });
+
+    test("a value of the wrong type or empty: the type with its article, and the fix", () => {
+        expect(problems(labConfig({ workers: { name: "wkr1" } }))).toEqual([
+            'swarm-etl:workers: {"name":"wkr1"} must be an array (a YAML list); fix: write it as a YAML list, one `- ` entry per item',
+        ]);
+        expect(problems(labConfig({ network: [] }))).toEqual(["swarm-etl:network: [] must be an object (a YAML mapping); fix: write it as `key: value` lines"]);
+        expect(problems(labConfig({ encryptOverlays: "yes" }))).toEqual(['swarm-etl:encryptOverlays: "yes" must be a boolean; fix: write true or false, without quotes']);
+        expect(problems(oneWorker({ user: "" }))).toEqual(['swarm-etl:workers[0].user: "" must not be empty; fix: set a value, or remove the key']);
+    });
+
     test("a secret value is never echoed in an error", () => {
         const out = problems(labConfig({ sshPrivateKeyPath: undefined, sshPrivateKey: 42 }));
         expect(out).toEqual(["swarm-etl:sshPrivateKey: [secret] must be a string; fix: write a string"]);
@@ -204,6 +318,19 @@ describe("cidrContains", () => {
         ["0.0.0.0/0", "1.2.3.4", true],
     ])("%s contains %s: %s", (cidr, addr, expected) => {
         expect(cidrContains(cidr, addr)).toBe(expected);
+    });
+});
+
+describe("cidrsOverlap", () => {
+    test.each([
+        ["198.18.10.0/24", "198.18.20.0/24", false],
+        ["198.18.10.0/24", "198.18.0.0/16", true],
+        ["10.0.0.0/8", "10.20.0.0/16", true],
+        ["10.20.0.0/16", "10.20.0.0/16", true],
+        ["10.20.0.0/16", "10.21.0.0/16", false],
+        ["10.20.0.0/33", "10.20.0.0/16", false],
+    ])("%s and %s overlap: %s", (a, b, expected) => {
+        expect([cidrsOverlap(a, b), cidrsOverlap(b, a)]).toEqual([expected, expected]);
     });
 });
 
