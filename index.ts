@@ -2,7 +2,8 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, rawConfigFromEngine, StackConfig } from "./config/schema";
-import { DemoStack, SwarmCluster } from "./components";
+import { DemoStack, PostgresCluster, SwarmCluster } from "./components";
+import { POSTGRES_IMAGES, resolvePostgresNodes } from "./components/stacks/postgres/config";
 
 function loadConfig(): StackConfig {
     try {
@@ -58,6 +59,30 @@ const demo = cfg.demo.enabled
       )
     : undefined;
 
+const nodeViews = [...cfg.managers.map((m) => ({ ...m, role: "manager" as const })), ...cfg.workers.map((w) => ({ ...w, role: "worker" as const }))];
+const postgres = cfg.postgres.enabled
+    ? new PostgresCluster(
+          "pg",
+          {
+              connection: cluster.managerConnection,
+              privateKey,
+              nodeConnections: cluster.nodeConnections,
+              images: { postgres: cfg.images[POSTGRES_IMAGES.postgres], etcd: cfg.images[POSTGRES_IMAGES.etcd], router: cfg.images[POSTGRES_IMAGES.router] },
+              ...resolvePostgresNodes(cfg.postgres, nodeViews),
+              synchronous: cfg.postgres.synchronous,
+              parameters: cfg.postgres.parameters,
+              databases: cfg.postgres.databases,
+              roles: cfg.postgres.roles,
+              primary: cfg.postgres.primary,
+              failover: cfg.postgres.failover,
+              routerReplicas: cfg.postgres.routerReplicas,
+              endpointMode: cfg.endpointMode,
+              encrypted: cfg.encryptOverlays,
+          },
+          { dependsOn: cluster.members },
+      )
+    : undefined;
+
 export const profile = cfg.profile;
 export const swarmId = cluster.swarmId;
 export const nodes = cluster.nodes;
@@ -72,3 +97,9 @@ export const knownHosts = cluster.knownHosts;
 export const ansibleInventory = cluster.ansibleInventory;
 export const demoService = demo?.serviceName;
 export const demoNetwork = demo?.networkName;
+/** Clients attach to `postgresNetwork` and connect to `postgresPrimary` (writes) or `postgresReplicas` (reads). */
+export const postgresNetwork = postgres?.networkName;
+export const postgresPrimary = postgres?.primaryEndpoint;
+export const postgresReplicas = postgres?.replicaEndpoint;
+/** Swarm secret names of the login roles' passwords: mount one in a client, read it through `*_FILE`. */
+export const postgresSecrets = postgres?.secretNames;

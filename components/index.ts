@@ -1,2 +1,3 @@
 export * from "./cluster/swarmCluster";
 export * from "./stacks/demo/demoStack";
+export * from "./stacks/postgres/postgresCluster";

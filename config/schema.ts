@@ -3,6 +3,7 @@
 // and all errors are reported at once.
 import { z } from "zod";
 import ssh2 = require("ssh2");
+import { postgresConfigSchema, postgresStackProblems } from "../components/stacks/postgres/config";
 
 export const PROJECT = "swarm-etl";
 
@@ -253,6 +254,10 @@ const stackConfigShape = {
         /** Encrypt overlay networks that carry data (IPsec). @default - true (lab: false, its kernel cannot) */
         encryptOverlays: z.boolean().optional(),
         demo: demoSchema.default({ enabled: true, replicas: 2 }),
+        /** Platform images by name, pinned by digest on real clusters (images/build.sh records them). @default - none */
+        images: z.record(z.string(), z.string().min(1)).default({}),
+        /** The PostgreSQL cluster (components/stacks/postgres/config.ts). */
+        postgres: postgresConfigSchema.default(postgresConfigSchema.parse({})),
         /** Lock the managers' Raft keys at rest: a restarted manager needs the unlock key. @default - prod: true, else false */
         autolock: z.boolean().optional(),
         /** Increase to rotate both join tokens (nodes already in the swarm stay). @default - 0 */
@@ -273,7 +278,11 @@ const stackConfigShape = {
 /** The whole schema; `options` adds checks that read outside the config (the key file). */
 export function stackConfigSchema(options: ParseOptions = {}) {
     return z.strictObject(stackConfigShape).superRefine((cfg, ctx) => {
-        const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+        let issues = 0;
+        const issue = (path: (string | number)[], message: string) => {
+            issues++;
+            ctx.addIssue({ code: "custom", path, message });
+        };
         if (cfg.managers.length % 2 === 0) {
             issue(["managers"], `${cfg.managers.length} managers cannot survive the loss of one (Raft needs a majority); fix: use 1, 3 or 5`);
         } else if (cfg.profile === "prod" && cfg.managers.length < 3) {
@@ -350,6 +359,15 @@ export function stackConfigSchema(options: ParseOptions = {}) {
             list.forEach((h, i) => {
                 if (h.labels["swarm-etl.role"] !== undefined) issue([group, i, "labels", "swarm-etl.role"], "is set by the program (manager or worker); fix: remove it");
             });
+        }
+        const nodes = [
+            ...cfg.managers.map((m) => ({ name: m.name, role: "manager" as const, labels: m.labels, availability: m.availability ?? (cfg.profile === "prod" ? "drain" : "active") })),
+            ...cfg.workers.map((w) => ({ name: w.name, role: "worker" as const, labels: w.labels, availability: w.availability })),
+        ];
+        // The data tier's placement is checked once the hosts are right (else its messages only echo theirs).
+        const anyIssue = issues > 0 || ((ctx as unknown as { issues?: unknown[] }).issues?.length ?? 0) > 0;
+        for (const [path, message] of anyIssue ? [] : postgresStackProblems(cfg.postgres, nodes, cfg.images, cfg.profile)) {
+            issue(path[0] === "images" ? path : ["postgres", ...path], message);
         }
     });
 }

@@ -159,6 +159,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
     /** Every node with its role and Swarm node ID. */
     public readonly nodes: pulumi.Output<ClusterNode[]>;
     /** How stacks reach a manager of this swarm (through the bastion; the other managers as alternates). */
+    /** Each node's own connection (through the bastion), by host name: for what lives on one node (volumes). */
+    public readonly nodeConnections: Record<string, HostConnection>;
     public readonly managerConnection: HostConnection;
     /** The memberships and node specs, for `dependsOn` of stacks. */
     public readonly members: pulumi.Resource[];
@@ -252,6 +254,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         this.managerToken = pulumi.secret(init.managerToken);
         this.unlockKey = pulumi.secret(init.unlockKey);
         this.managerConnection = plan.manager;
+        this.nodeConnections = Object.fromEntries(plan.members.map((m) => [m.host.name, m.connection]));
         this.members = [init, ...members.flatMap((m) => [m.join, m.spec])];
         this.nodes = pulumi.all(
             members.map((m) => pulumi.all([m.join.nodeId, m.join.hostname, m.join.role]).apply(([nodeId, hostname, role]) => ({ name: m.name, role, nodeId, hostname }))),

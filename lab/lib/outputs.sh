@@ -31,6 +31,7 @@ write_stack_config() {
         echo "    - name: $h"
         echo "      privateAddress: $(host_priv "$h")"
         echo "      hostKey: $(host_key "$h")"
+        echo "      labels: {swarm-etl.postgres: \"true\"}"
       done
     else
       echo "  swarm-etl:workers: []"

@@ -23,7 +23,7 @@ export class Secret extends pulumi.dynamic.Resource {
     constructor(name: string, args: SecretArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
             ...args,
-            data: pulumi.secret(args.data),
+            data: args.data === undefined ? undefined : pulumi.secret(args.data),
             providerVersion: PROVIDER_VERSION,
             secretId: undefined,
             secretName: undefined,

@@ -96,7 +96,11 @@ export async function waitConverged(withDocker: WithDocker, o: ConvergeOptions):
                 return `${await taskName(ts[0])}: ${why}${others}`;
             }),
         );
-        return parts.join("; ") + fixFor(parts.join(" "));
+        const text = parts.join("; ") + fixFor(parts.join(" "));
+        // The failed task's own last words: the service is removed on a failed create, and its logs with it.
+        const exited = newestFirst.find((t) => /non-zero exit|unhealthy/i.test(t.Status.Err ?? ""));
+        const output = exited ? await withDocker((d) => taskOutput(d, exited.ID)).catch(() => "") : "";
+        return output ? `${text}; the last lines it printed:\n${output}` : text;
     };
 
     let lastProgress = "";
@@ -175,6 +179,35 @@ export async function waitConverged(withDocker: WithDocker, o: ConvergeOptions):
         }
         await sleep(o.pollMs ?? 1000);
     }
+}
+
+/** Lines a task printed last (stdout and stderr, at most `lines`), as `docker service logs` shows them. */
+export async function taskOutput(docker: Docker, taskId: string, lines = 15): Promise<string> {
+    const modem = (docker as unknown as { modem: { dial: (o: object, cb: (err: unknown, data: unknown) => void) => void } }).modem;
+    const raw = await new Promise<Buffer>((resolve, reject) =>
+        modem.dial(
+            { path: `/tasks/${taskId}/logs?`, method: "GET", options: { stdout: true, stderr: true, tail: String(lines) }, isStream: false, statusCodes: { 200: true, 404: "no such task", 500: "server error" } },
+            (err, data) => (err ? reject(err) : resolve(Buffer.isBuffer(data) ? data : Buffer.from(String(data ?? "")))),
+        ),
+    );
+    return demuxLogs(raw)
+        .split("\n")
+        .filter((l) => l.trim())
+        .slice(-lines)
+        .map((l) => `    | ${l}`)
+        .join("\n");
+}
+
+/** The text of Docker's multiplexed log stream (8-byte frame headers), or the bytes as they are when not framed. */
+export function demuxLogs(buf: Buffer): string {
+    const out: Buffer[] = [];
+    let i = 0;
+    while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2) && buf[i + 1] === 0 && buf[i + 2] === 0 && buf[i + 3] === 0) {
+        const len = buf.readUInt32BE(i + 4);
+        out.push(buf.subarray(i + 8, i + 8 + len));
+        i += 8 + len;
+    }
+    return i === 0 ? buf.toString("utf8") : Buffer.concat(out).toString("utf8");
 }
 
 /** Waits (up to `timeoutMs`) until a removed service's tasks are gone, so its networks, secrets and configs can go next. */

@@ -4,7 +4,7 @@
 // the new object, updates the services whose inputs reference it, then deletes the old one.
 // Labels are the one thing Swarm updates in place (POST /secrets|configs/{id}/update).
 // The data never reaches the outputs: only its sha256 (a secret output for Secret).
-import { createHash } from "crypto";
+import { createHash, randomBytes } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type Docker = require("dockerode");
 import { withSession } from "../ssh/connection";
@@ -18,8 +18,15 @@ export interface VersionedArgs {
     privateKey: pulumi.Input<string>;
     /** Base name; the object is named `<name>-<version or first 10 hex of sha256(data)>`. */
     name: pulumi.Input<string>;
-    /** The value, UTF-8 text (a secret: 1 byte to 500 KiB, always stored as a secret; a config: up to 1000 KiB, a pulumi.secret stays encrypted). */
-    data: pulumi.Input<string>;
+    /** The value, UTF-8 text (a secret: 1 byte to 500 KiB, always stored as a secret; a config: up to 1000 KiB, a pulumi.secret stays encrypted). Required unless `generate` is set. */
+    data?: pulumi.Input<string>;
+    /**
+     * Secrets only, instead of `data`: the provider makes a random value of `bytes` random bytes
+     * (base64url text) and hands it only to Docker, so it is in no input, output or state file.
+     * Services read it from the mounted file. Rotate it with a new `version`.
+     * @default - not generated: `data` is the value
+     */
+    generate?: pulumi.Input<{ bytes: pulumi.Input<number> }>;
     /**
      * Names the object `<name>-<version>` instead of by the data's hash; must change with the data.
      * Use it for low-entropy values (a hand-picked password) whose hash prefix would help guessing.
@@ -34,8 +41,10 @@ export interface VersionedArgs {
 export interface VersionedInputs extends ConnectionInputs {
     /** Base name; the Swarm name is `<name>-<suffix>`. */
     name: string;
-    /** The value (UTF-8 text). Never stored in outputs. */
-    data: string;
+    /** The value (UTF-8 text). Never stored in outputs. Absent when generated. */
+    data?: string;
+    /** Generate a random value of this many bytes instead of taking `data` (secrets only). */
+    generate?: { bytes: number };
     /** Explicit suffix instead of the data's hash; must change whenever `data` does. */
     version?: string;
     labels?: Record<string, string>;
@@ -74,14 +83,21 @@ const Kind = (kind: VersionedKind) => (kind === "secret" ? "Secret" : "Config");
 /** check(): every problem at once, each with the value and the fix. */
 export function checkVersioned(kind: VersionedKind, olds: Partial<VersionedInputs>, news: Partial<VersionedInputs>): pulumi.dynamic.CheckFailure[] {
     const f: pulumi.dynamic.CheckFailure[] = [];
-    const { name, data, version } = news;
+    const { name, data, version, generate } = news;
     if (typeof name !== "string" || !NAME_RE.test(name)) {
         f.push({ property: "name", reason: `${kind} name ${JSON.stringify(name)} is not valid: use letters, digits, and - _ . inside (e.g. "app-db-password")` });
     }
     if (version !== undefined && (typeof version !== "string" || !NAME_RE.test(version))) {
         f.push({ property: "version", reason: `version ${JSON.stringify(version)} is not valid: use letters, digits, and - _ . inside (e.g. "v2"), or leave it out to name the ${kind} by its data's hash` });
     }
-    if (data !== UNKNOWN) {
+    if (generate !== undefined) {
+        const n = (generate as { bytes?: unknown })?.bytes;
+        if (kind !== "secret") f.push({ property: "generate", reason: `a config cannot be generated (its data is readable by anyone who can inspect it); set data instead` });
+        if (data !== undefined) f.push({ property: "generate", reason: `set either data or generate, not both: generate makes a random value, data is a given one` });
+        if (n !== UNKNOWN && (typeof n !== "number" || !Number.isInteger(n) || n < 16 || n > 1024)) {
+            f.push({ property: "generate", reason: `generate.bytes must be a whole number from 16 to 1024, got ${JSON.stringify(n)}; fix: use 32 for a password` });
+        }
+    } else if (data !== UNKNOWN) {
         const bytes = typeof data === "string" ? Buffer.byteLength(data, "utf8") : -1;
         if (bytes < 1 || bytes > MAX_DATA_BYTES[kind]) {
             f.push({
@@ -109,8 +125,9 @@ export function checkVersioned(kind: VersionedKind, olds: Partial<VersionedInput
 /** diff(): data, name or version → replace (create-before-delete); labels → update in place. */
 export function diffVersioned(kind: VersionedKind, olds: VersionedOutputs, news: VersionedInputs): { changes: boolean; replaces: string[]; updates: string[] } {
     const replaces: string[] = [];
-    const hash = news.data === UNKNOWN ? undefined : dataHash(news.data);
-    if (hash !== olds.dataHash) replaces.push("data");
+    const generated = news.generate !== undefined;
+    const hash = generated || news.data === UNKNOWN || news.data === undefined ? undefined : dataHash(news.data);
+    if (generated ? olds.generate === undefined || JSON.stringify(olds.generate) !== JSON.stringify(news.generate) : hash !== olds.dataHash) replaces.push(generated ? "generate" : "data");
     if (olds.name !== news.name) replaces.push("name");
     if ((olds.version ?? "") !== (news.version ?? "")) replaces.push("version");
     // A live name that is not the one these inputs make (e.g. state written by another scheme).
@@ -139,10 +156,10 @@ export function outputsFromLive(kind: VersionedKind, props: VersionedOutputs, li
     };
 }
 
-/** The outputs of create/update: everything but `data`. */
-export function outputsOf(kind: VersionedKind, inputs: VersionedInputs, id: string): VersionedOutputs {
-    const { data, ...rest } = inputs;
-    const hash = dataHash(data);
+/** The outputs of create/update: everything but `data` (`value` is the data, given or generated). */
+export function outputsOf(kind: VersionedKind, inputs: VersionedInputs, id: string, value: string = inputs.data!): VersionedOutputs {
+    const { data: _data, ...rest } = inputs;
+    const hash = dataHash(value);
     return plain({ ...rest, dataHash: hash, [idKey(kind)]: id, [nameKey(kind)]: versionedName(inputs.name, hash, inputs.version) });
 }
 
@@ -203,8 +220,9 @@ export function versionedProvider(kind: VersionedKind): pulumi.dynamic.ResourceP
         },
 
         async create(inputs) {
-            const name = versionedName(inputs.name, dataHash(inputs.data), inputs.version);
-            const spec = { Name: name, Labels: inputs.labels ?? {}, Data: Buffer.from(inputs.data, "utf8").toString("base64") };
+            const value = inputs.generate ? randomBytes(inputs.generate.bytes).toString("base64url") : inputs.data!;
+            const name = versionedName(inputs.name, dataHash(value), inputs.version);
+            const spec = { Name: name, Labels: inputs.labels ?? {}, Data: Buffer.from(value, "utf8").toString("base64") };
             const id = await withSession(toTarget(inputs), async (s) => {
                 const docker = s.docker();
                 try {
@@ -218,7 +236,7 @@ export function versionedProvider(kind: VersionedKind): pulumi.dynamic.ResourceP
                     throw new Error(`creating ${kind} ${name} failed: ${daemonMessage(err)}${fix}`);
                 }
             });
-            return { id, outs: outputsOf(kind, inputs, id) };
+            return { id, outs: outputsOf(kind, inputs, id, value) };
         },
 
         async read(id, maybeProps) {
@@ -248,7 +266,9 @@ export function versionedProvider(kind: VersionedKind): pulumi.dynamic.ResourceP
                     }
                 });
             }
-            return { outs: outputsOf(kind, news, id) };
+            // Labels only: the data (and so its hash and the name) stays what it was.
+            const { data: _data, ...rest } = news;
+            return { outs: plain({ ...rest, dataHash: olds.dataHash, [idKey(kind)]: id, [nameKey(kind)]: olds[nameKey(kind)] }) };
         },
 
         async delete(id, props) {

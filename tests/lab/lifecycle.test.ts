@@ -44,6 +44,7 @@ function writeConfig(shape: Shape): void {
         "swarm-etl:managers": pick(labManagers, shape.managers),
         "swarm-etl:workers": pick(labWorkers, shape.workers),
         "swarm-etl:demo": { enabled: false },
+        "swarm-etl:postgres": { enabled: false },
         "swarm-etl:access": { knownHostsFile },
     };
     for (const [k, v] of Object.entries(shape.extra ?? {})) config[`swarm-etl:${k}`] = v;

@@ -19,7 +19,7 @@ function wire(...fields: (string | Buffer)[]): string {
 
 /** The lab config with one worker carrying `fields`. */
 function oneWorker(fields: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-    return labConfig({ workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, ...fields }], ...overrides });
+    return labConfig({ workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, labels: { "swarm-etl.postgres": "true" }, ...fields }], ...overrides });
 }
 
 function problems(raw: Record<string, unknown>, options = {}): string[] {
@@ -104,7 +104,7 @@ describe("parseStackConfig", () => {
     test("unknown keys (typos)", () => {
         const raw = labConfig({ workerz: [] });
         expect(problems(raw)).toEqual([
-            "swarm-etl:workerz: unknown key; fix: remove it or correct its spelling (known keys: profile, sshUser, sshPrivateKey, sshPrivateKeyPath, bastion, managers, workers, network, registry, endpointMode, publishMode, encryptOverlays, demo, autolock, joinTokenRotation, access, hostCheck)",
+            "swarm-etl:workerz: unknown key; fix: remove it or correct its spelling (known keys: profile, sshUser, sshPrivateKey, sshPrivateKeyPath, bastion, managers, workers, network, registry, endpointMode, publishMode, encryptOverlays, demo, images, postgres, autolock, joinTokenRotation, access, hostCheck)",
         ]);
     });
 
@@ -196,8 +196,8 @@ describe("parseStackConfig", () => {
         expect(problems({ ...cfg, managers: drained })).toEqual([
             "swarm-etl:workers: every worker's availability is pause and every manager's availability is drain, so no node can run services; fix: set availability: active on a worker (or add one), or on a manager",
         ]);
-        // An active manager can run the services.
-        const prod = labConfig({ profile: "prod", workers: [] });
+        // An active manager can run the services (the data tier, which needs labelled nodes, is off).
+        const prod = labConfig({ profile: "prod", workers: [], postgres: { enabled: false } });
         const managers = (prod.managers as Record<string, unknown>[]).map((m, i) => (i === 0 ? { ...m, availability: "active" } : m));
         expect(() => parseStackConfig({ ...prod, managers })).not.toThrow();
     });

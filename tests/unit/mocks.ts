@@ -53,6 +53,14 @@ export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
 
 export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+/** Platform images as images/build.sh records them. */
+export const LAB_IMAGES = {
+    postgres: `198.18.20.2:5000/swarm-etl/postgres@${digest("a")}`,
+    "postgres-etcd": `198.18.20.2:5000/swarm-etl/postgres-etcd@${digest("b")}`,
+    "postgres-router": `198.18.20.2:5000/swarm-etl/postgres-router@${digest("c")}`,
+};
+
 /** A complete, valid lab configuration (the shape `lab/lab.sh up` writes). */
 export function labConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
     return {
@@ -61,12 +69,13 @@ export function labConfig(overrides: Record<string, unknown> = {}): Record<strin
         sshPrivateKeyPath: "/var/lib/swarm-etl-lab/ssh/id_ed25519",
         bastion: { name: "bastion", publicAddress: "198.18.10.2", privateAddress: "198.18.20.2", hostKey: HOST_KEY },
         managers: [1, 2, 3].map((i) => ({ name: `mgr${i}`, publicAddress: `198.18.10.${10 + i}`, privateAddress: `198.18.20.${10 + i}`, hostKey: HOST_KEY })),
-        workers: [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY })),
+        workers: [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY, labels: { "swarm-etl.postgres": "true" } })),
         network: { publicCidr: "198.18.10.0/24", privateCidr: "198.18.20.0/24" },
         registry: "198.18.20.2:5000",
         endpointMode: "dnsrr",
         publishMode: "host",
         encryptOverlays: false,
+        images: LAB_IMAGES,
         ...overrides,
     };
 }

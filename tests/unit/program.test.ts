@@ -23,10 +23,10 @@ describe("index.ts with the lab profile", () => {
         program = await import("../../index");
         await new Promise((r) => (program.nodes as pulumi.Output<unknown>).apply(r));
         // The demo service registers once the swarm's members and its network resolved.
-        for (let i = 0; i < 200 && !(registered.some((r) => r.name === "demo-web") && registered.some((r) => r.name === "swarm-wkr2-spec")); i++) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 200 && !(["demo-web", "swarm-wkr2-spec", "pg-reconcile"].every((n) => registered.some((r) => r.name === n))); i++) await new Promise((r) => setTimeout(r, 10));
     });
 
-    test("declares the cluster and the demo stack, nothing else", () => {
+    test("declares the cluster, the data tier and the demo stack, nothing else", () => {
         const byType = registered.map((r) => `${r.type} ${r.name}`).sort();
         const hosts = ["mgr1", "mgr2", "mgr3", "wkr1", "wkr2"];
         expect(byType).toEqual(
@@ -39,8 +39,38 @@ describe("index.ts with the lab profile", () => {
                 ...hosts.map((h) => `pulumi-nodejs:dynamic/swarm:SwarmJoin swarm-${h}`),
                 "swarm:cluster:SwarmCluster swarm",
                 "swarm:stacks:Demo demo",
+                // The data tier: etcd on the 3 managers, members on the 2 labelled workers, router, reconcile job.
+                "swarm:stacks:Postgres pg",
+                "pulumi-nodejs:dynamic/swarm:Network pg-net",
+                ...["patroni", "reconcile", "router"].map((c) => `pulumi-nodejs:dynamic/swarm:Config pg-${c}`),
+                ...["replication", "restapi", "rewind", "superuser", "role-analyst", "role-etl_writer", "role-keycloak", "role-warehouse"].map((s) => `pulumi-nodejs:dynamic/swarm:Secret pg-${s}`),
+                ...["mgr1", "mgr2", "mgr3"].flatMap((h) => [`pulumi-nodejs:dynamic/swarm:Service pg-etcd-${h}`, `pulumi-nodejs:dynamic/swarm:Volume pg-etcd-${h}-data`]),
+                ...["wkr1", "wkr2"].flatMap((h) => [`pulumi-nodejs:dynamic/swarm:Service pg-${h}`, `pulumi-nodejs:dynamic/swarm:Volume pg-${h}-data`]),
+                "pulumi-nodejs:dynamic/swarm:Service pg-router",
+                "pulumi-nodejs:dynamic/swarm:Service pg-reconcile",
             ].sort(),
         );
+    });
+
+    test("the data tier: members pinned to their labelled node with its volume, secrets generated, no password in any input", () => {
+        const member = registered.find((r) => r.name === "pg-wkr1")!.inputs;
+        expect(member).toMatchObject({
+            name: "pg-wkr1",
+            image: "198.18.20.2:5000/swarm-etl/postgres@sha256:" + "a".repeat(64),
+            endpointMode: "dnsrr",
+            env: { PATRONI_NAME: "pg-wkr1", PATRONI_RESTAPI_CONNECT_ADDRESS: "pg-wkr1:8008", PATRONI_POSTGRESQL_CONNECT_ADDRESS: "pg-wkr1:5432" },
+            mounts: [{ type: "volume", source: "pg-wkr1-data", target: "/var/lib/postgresql/data" }],
+        });
+        expect(member.constraints).toContain("node.labels.swarm-etl.postgres==true");
+        expect((registered.find((r) => r.name === "pg-wkr1-data")!.inputs.connection as { name: string }).name).toBe("wkr1");
+        for (const s of registered.filter((r) => r.type.endsWith(":Secret"))) {
+            expect(s.inputs.generate).toEqual({ bytes: 32 });
+            expect(s.inputs.data).toBeUndefined();
+        }
+        const patroni = registered.find((r) => r.name === "pg-patroni")!.inputs.data as string;
+        expect(patroni).toContain("password_file: /run/secrets/pg-superuser");
+        expect(patroni).not.toMatch(/\bpassword: /);
+        expect(patroni).toContain("synchronous_mode: true");
     });
 
     test("the access outputs point at the lab's key file and the stack's known_hosts file", () => {

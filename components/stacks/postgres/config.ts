@@ -1,0 +1,113 @@
+// The `swarm-etl:postgres` slice of the stack config (zod), with its defaults. Problems that need
+// the rest of the config (nodes, labels, images) are reported by the stack schema through
+// `postgresStackProblems`, with the same messages the component gives (validate.ts).
+import { z } from "zod";
+import { DatabaseSpec, DEFAULT_FAILOVER } from "./render";
+import { postgresProblems } from "./validate";
+
+/** The label a node needs to run a member / an etcd member. */
+export const MEMBER_LABEL = "swarm-etl.postgres";
+export const DCS_LABEL = "swarm-etl.etcd";
+/** The images the stack deploys, by their name in `swarm-etl:images` (images/build.sh writes them). */
+export const POSTGRES_IMAGES = { postgres: "postgres", etcd: "postgres-etcd", router: "postgres-router" } as const;
+
+export const DEFAULT_DATABASES: DatabaseSpec[] = [
+    { name: "warehouse", owner: "warehouse" },
+    { name: "keycloak", owner: "keycloak" },
+];
+export const DEFAULT_ROLES: { name: string; grants: { database: string; privileges: "read" | "write" }[] }[] = [
+    { name: "etl_writer", grants: [{ database: "warehouse", privileges: "write" }] },
+    { name: "analyst", grants: [{ database: "warehouse", privileges: "read" }] },
+];
+
+const nodeName = z.string().min(1);
+const grant = z.strictObject({
+    database: z.string(),
+    /** read: SELECT; write: SELECT, INSERT, UPDATE, DELETE, TRUNCATE and CREATE in the schemas. */
+    privileges: z.enum(["read", "write"]),
+    /** @default - ["public"] */
+    schemas: z.array(z.string()).optional(),
+});
+
+export const postgresConfigSchema = z.strictObject({
+    /** Deploy the PostgreSQL cluster. @default - true */
+    enabled: z.boolean().default(true),
+    /** Nodes of the PostgreSQL members, one member each. @default - the nodes labelled swarm-etl.postgres=true */
+    members: z.array(nodeName).optional(),
+    /** Nodes of the etcd members (1, 3 or 5). @default - the nodes labelled swarm-etl.etcd=true, else the first 3 managers */
+    dcs: z.array(nodeName).optional(),
+    /** Synchronous replication. @default - true with 2 or more members */
+    synchronous: z.boolean().optional(),
+    /** The member node that should be primary; changing it switches over. @default - Patroni's choice */
+    primary: nodeName.optional(),
+    /** PostgreSQL parameters (an allow-list with types: docs/postgres.md). @default - none */
+    parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** @default - warehouse (owner warehouse) and keycloak (owner keycloak) */
+    databases: z.array(z.strictObject({ name: z.string(), owner: z.string() })).default(DEFAULT_DATABASES),
+    /** @default - etl_writer (write on warehouse), analyst (read on warehouse) */
+    roles: z
+        .array(
+            z.strictObject({
+                name: z.string(),
+                /** @default - true */
+                login: z.boolean().optional(),
+                connectionLimit: z.number().int().min(-1).max(10000).optional(),
+                grants: z.array(grant).default([]),
+            }),
+        )
+        .default(DEFAULT_ROLES),
+    /** Patroni's failover timing (seconds). @default - ttl 10, loopWait 2, retryTimeout 4 */
+    failover: z
+        .strictObject({ ttl: z.number().int().min(5).max(300), loopWait: z.number().int().min(1).max(60), retryTimeout: z.number().int().min(1).max(120) })
+        .default(DEFAULT_FAILOVER),
+    /** Router tasks. @default - 2 */
+    routerReplicas: z.number().int().min(1).max(9).default(2),
+});
+
+export type PostgresConfig = z.output<typeof postgresConfigSchema>;
+
+interface NodeView {
+    name: string;
+    role: "manager" | "worker";
+    labels: Record<string, string>;
+    availability?: string;
+}
+
+/** Members and DCS nodes with their defaults applied. */
+export function resolvePostgresNodes(pg: PostgresConfig, nodes: readonly NodeView[]): { members: string[]; dcs: string[] } {
+    const labelled = (label: string) => nodes.filter((n) => n.labels[label] === "true").map((n) => n.name);
+    // Unlabelled: the first 3 nodes that run tasks, managers first (1 when fewer than 3 do).
+    const active = nodes.filter((n) => n.availability !== "drain").map((n) => n.name);
+    const dcsDefault = labelled(DCS_LABEL).length ? labelled(DCS_LABEL) : active.slice(0, active.length >= 3 ? 3 : 1);
+    return { members: pg.members ?? labelled(MEMBER_LABEL), dcs: pg.dcs ?? dcsDefault };
+}
+
+/** Every problem of the slice that needs the rest of the config, as `[path under postgres, message]`. */
+export function postgresStackProblems(pg: PostgresConfig, nodes: readonly NodeView[], images: Record<string, string>, profile: string): [(string | number)[], string][] {
+    if (!pg.enabled) return [];
+    const out: [(string | number)[], string][] = [];
+    const { members, dcs } = resolvePostgresNodes(pg, nodes);
+    if (pg.members === undefined && members.length === 0) {
+        out.push([["members"], `no node is labelled ${MEMBER_LABEL}=true; fix: label the nodes that should run PostgreSQL (labels: {${MEMBER_LABEL}: "true"}), list them under postgres.members, or set postgres.enabled false`]);
+    }
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const splitPath = (p: string): (string | number)[] => p.split(/\.|\[|\]/).filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+    for (const [path, msg] of postgresProblems({ ...pg, members, dcs }, nodes.map((n) => n.name))) {
+        if (path === "members" && members.length === 0) continue;
+        out.push([splitPath(path), msg]);
+    }
+    const needLabel = (list: string[], key: "members" | "dcs", label: string) =>
+        list.forEach((m, i) => {
+            const node = byName.get(m);
+            if (node && node.labels[label] !== "true") out.push([[key, i], `${m} lacks the node label ${label}=true; fix: add labels: {${label}: "true"} to ${m}, or choose a labelled node`]);
+            if (node && node.availability === "drain") out.push([[key, i], `${m} is drained, so its member could not run; fix: set its availability active, or choose another node`]);
+        });
+    needLabel(members, "members", MEMBER_LABEL);
+    if (pg.dcs !== undefined || nodes.some((n) => n.labels[DCS_LABEL] === "true")) needLabel(dcs, "dcs", DCS_LABEL);
+    for (const img of Object.values(POSTGRES_IMAGES)) {
+        const ref = images[img];
+        if (!ref) out.push([["images", img], `is not set, and postgres is enabled; fix: run \`images/build.sh --registry <registry> --via <manager> --stack <stack>\` (the lab: \`images/build.sh --lab\`), which records it`]);
+        else if (profile !== "lab" && !/@sha256:[0-9a-f]{64}$/.test(ref)) out.push([["images", img], `${JSON.stringify(ref)} is not pinned by digest; fix: use the reference images/build.sh recorded (<registry>/<repo>@sha256:…)`]);
+    }
+    return out;
+}

@@ -1,0 +1,243 @@
+// PostgresCluster: PostgreSQL with automatic failover on Docker Swarm. Patroni runs one member per
+// labelled node (one service each, pinned there with its own local volume), elects the primary in
+// an etcd cluster of an odd number of members (also one pinned service each), and rewinds or
+// re-clones a returning old primary. A router (HAProxy checking Patroni's REST API every second)
+// gives one stable endpoint for the primary (`<name>-router:5432`) and one for the replicas (:5433).
+// A reconcile job applies the DCS settings, the wanted primary (switchover), roles, databases and
+// grants. Every password is a generated Swarm secret: no input, output or state holds one.
+import * as pulumi from "@pulumi/pulumi";
+import { Config, HostConnection, Network, Secret, Service, Volume } from "../../../providers/swarm";
+import type { ParameterValue } from "./parameters";
+import {
+    DATA_DIR,
+    DEFAULT_FAILOVER,
+    DatabaseSpec,
+    dcsEnv,
+    FailoverTiming,
+    loginRoles,
+    memberEnv,
+    names,
+    PATRONI_PORT,
+    PG_UID,
+    patroniConfig,
+    PostgresPlan,
+    reconcileSpec,
+    RoleSpec,
+    roleSecret,
+    ROUTER_HEALTH_PORT,
+    routerConfig,
+    systemSecrets,
+} from "./render";
+import { validatePostgresArgs } from "./validate";
+
+export interface PostgresImages {
+    /** PostgreSQL + Patroni + pgBackRest (components/stacks/postgres/images/postgres). */
+    readonly postgres: pulumi.Input<string>;
+    /** etcd (images/etcd). */
+    readonly etcd: pulumi.Input<string>;
+    /** HAProxy (images/router). */
+    readonly router: pulumi.Input<string>;
+}
+
+export interface PostgresClusterArgs {
+    /** A manager of the swarm (through the bastion), with the others as alternates. */
+    readonly connection: HostConnection;
+    /** SSH private key (secret). */
+    readonly privateKey: pulumi.Input<string>;
+    /** Each node's own connection, by node name: the volumes are made on their nodes. */
+    readonly nodeConnections: Readonly<Record<string, HostConnection>>;
+    readonly images: PostgresImages;
+    /** Node names of the PostgreSQL members (one member each); the first bootstraps the cluster. */
+    readonly members: readonly string[];
+    /** Node names of the etcd members: 1, 3 or 5. */
+    readonly dcs: readonly string[];
+    /** Node label every member's node carries (placement constraint `node.labels.<label>==true`). @default - swarm-etl.postgres */
+    readonly memberLabel?: string;
+    /** Node label every etcd member's node carries. @default - swarm-etl.etcd */
+    readonly dcsLabel?: string;
+    /** Synchronous replication: an acknowledged commit is on a standby too. @default - true with 2 or more members */
+    readonly synchronous?: boolean;
+    /** PostgreSQL parameters from the allow-list (parameters.ts). @default - none (PostgreSQL's defaults) */
+    readonly parameters?: Readonly<Record<string, ParameterValue>>;
+    /** Databases and their owners (login roles made for them). @default - none */
+    readonly databases?: readonly DatabaseSpec[];
+    /** Roles, with grants inside the databases. @default - none */
+    readonly roles?: readonly RoleSpec[];
+    /** Node of the member that should lead; a change switches over. @default - whoever Patroni elects */
+    readonly primary?: string;
+    /** Failover timing. @default - ttl 10 s, loop 2 s, retry 4 s (Patroni's 30/10/10 fails over in ~40 s) */
+    readonly failover?: FailoverTiming;
+    /** Router tasks. @default - 2 */
+    readonly routerReplicas?: number;
+    /** vip needs IPVS; the lab uses dnsrr. @default - vip */
+    readonly endpointMode?: "vip" | "dnsrr";
+    /** Encrypt the overlay network. @default - true */
+    readonly encrypted?: boolean;
+}
+
+/** The validated plan; throws with every problem at once. */
+export function planPostgres(name: string, args: PostgresClusterArgs): PostgresPlan {
+    const problems = validatePostgresArgs(args, Object.keys(args.nodeConnections));
+    if (problems.length) throw new Error(`PostgresCluster ${name}: ${problems.join("; ")}`);
+    return {
+        name,
+        members: args.members,
+        dcs: args.dcs,
+        synchronous: args.synchronous ?? args.members.length > 1,
+        parameters: args.parameters ?? {},
+        databases: args.databases ?? [],
+        roles: args.roles ?? [],
+        failover: args.failover ?? DEFAULT_FAILOVER,
+        primary: args.primary,
+    };
+}
+
+export class PostgresCluster extends pulumi.ComponentResource {
+    public readonly network: Network;
+    public readonly members: Service[];
+    public readonly dcs: Service[];
+    public readonly router: Service;
+    public readonly reconcile: Service;
+    /** The network clients attach to (attachable). */
+    public readonly networkName: pulumi.Output<string>;
+    /** `host:port` of the primary, through the router. */
+    public readonly primaryEndpoint: string;
+    /** `host:port` of the replicas, through the router. */
+    public readonly replicaEndpoint: string;
+    /** Swarm secret names by role (login roles) and system user: mount them in clients as `*_FILE`. */
+    public readonly secretNames: pulumi.Output<Record<string, string>>;
+    /** The Secret resources by the same keys, for `ServiceArgs.secrets`. */
+    public readonly secrets: Record<string, Secret>;
+
+    constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarm:stacks:Postgres", name, {}, opts);
+        const plan = planPostgres(name, args);
+        const n = names(name);
+        const conn = { connection: args.connection, privateKey: pulumi.secret(args.privateKey) };
+        const childOpts = { parent: this, dependsOn: opts?.dependsOn };
+        const labels = { "swarm-etl.stack": name };
+        const endpointMode = args.endpointMode ?? "vip";
+        const memberLabel = args.memberLabel ?? "swarm-etl.postgres";
+        const dcsLabel = args.dcsLabel ?? "swarm-etl.etcd";
+
+        this.network = new Network(n.network, { ...conn, name: n.network, attachable: true, encrypted: args.encrypted ?? true, labels: { ...labels, "swarm-etl.data": "true" } }, childOpts);
+
+        // Secrets: generated by the provider, handed only to Docker.
+        const secretOf = (what: string) => new Secret(n.secret(what), { ...conn, name: n.secret(what), generate: { bytes: 32 }, labels }, childOpts);
+        this.secrets = Object.fromEntries([...systemSecrets, ...loginRoles(plan).map((r) => roleSecret(r.name))].map((w) => [w, secretOf(w)]));
+        const mountSecret = (what: string) => ({ secretId: this.secrets[what].secretId, secretName: this.secrets[what].secretName, target: n.secret(what), uid: PG_UID, gid: PG_UID, mode: 0o400 });
+        this.secretNames = pulumi.all(Object.fromEntries(Object.entries(this.secrets).map(([k, s]) => [k, s.secretName]))) as pulumi.Output<Record<string, string>>;
+
+        const patroni = new Config(n.patroniConfig, { ...conn, name: n.patroniConfig, data: patroniConfig(plan), labels }, childOpts);
+        const patroniMount = { configId: patroni.configId, configName: patroni.configName, target: "/etc/patroni/patroni.yml", uid: PG_UID, gid: PG_UID, mode: 0o440 };
+        const net = [this.network.networkId];
+        const limits = (cpus: number, memory: string) => ({ limits: { cpus, memory } });
+
+        // 1. The DCS: one etcd service per node, each with its own volume.
+        this.dcs = plan.dcs.map((node) => {
+            const vol = new Volume(n.dcsVolume(node), { connection: args.nodeConnections[node], privateKey: conn.privateKey, name: n.dcsVolume(node), labels }, childOpts);
+            return new Service(
+                n.dcs(node),
+                {
+                    ...conn,
+                    name: n.dcs(node),
+                    image: args.images.etcd,
+                    env: dcsEnv(plan, node),
+                    networks: net,
+                    endpointMode,
+                    constraints: [vol.constraint, `node.labels.${dcsLabel}==true`],
+                    mounts: [{ type: "volume", source: n.dcsVolume(node), target: "/var/lib/etcd" }],
+                    // The member listens for its peers. Swarm's DNS lists only healthy tasks, and etcd
+                    // answers clients only once it is in a cluster: a check on the client port would
+                    // keep the peers from ever finding each other.
+                    healthcheck: { test: "bash -c '</dev/tcp/127.0.0.1/2380'", interval: "5s", timeout: "2s", retries: 3, startPeriod: "10s" },
+                    restartPolicy: { condition: "any", delay: "2s" },
+                    resources: limits(0.5, "256M"),
+                    stopGracePeriod: "10s",
+                    labels: { ...labels, "swarm-etl.stateful": "true", "swarm-etl.role": "dcs" },
+                },
+                childOpts,
+            );
+        });
+
+        // 2. The members: one Patroni service per node, each with its own volume.
+        this.members = plan.members.map((node) => {
+            const vol = new Volume(n.memberVolume(node), { connection: args.nodeConnections[node], privateKey: conn.privateKey, name: n.memberVolume(node), labels }, childOpts);
+            return new Service(
+                n.member(node),
+                {
+                    ...conn,
+                    name: n.member(node),
+                    image: args.images.postgres,
+                    env: memberEnv(plan, node),
+                    networks: net,
+                    endpointMode,
+                    constraints: [vol.constraint, `node.labels.${memberLabel}==true`],
+                    mounts: [{ type: "volume", source: n.memberVolume(node), target: DATA_DIR }],
+                    secrets: systemSecrets.map(mountSecret),
+                    configs: [patroniMount],
+                    healthcheck: { test: ["CMD", "swarm-etl-pg-health", "/health"], interval: "5s", timeout: "4s", retries: 3, startPeriod: "120s" },
+                    restartPolicy: { condition: "any", delay: "2s" },
+                    resources: limits(1, "1G"),
+                    // Patroni releases the leader key on a clean stop: a replica takes over at once.
+                    stopGracePeriod: "60s",
+                    labels: { ...labels, "swarm-etl.database": "true", "swarm-etl.stateful": "true", "swarm-etl.role": "member" },
+                },
+                pulumi.mergeOptions(childOpts, { dependsOn: this.dcs }),
+            );
+        });
+
+        // 3. The router.
+        const routerCfg = new Config(n.routerConfig, { ...conn, name: n.routerConfig, data: routerConfig(plan), labels }, childOpts);
+        this.router = new Service(
+            n.router,
+            {
+                ...conn,
+                name: n.router,
+                image: args.images.router,
+                replicas: args.routerReplicas ?? 2,
+                networks: net,
+                endpointMode,
+                configs: [{ configId: routerCfg.configId, configName: routerCfg.configName, target: "/etc/haproxy/haproxy.cfg", mode: 0o444 }],
+                healthcheck: { test: `bash -c '</dev/tcp/127.0.0.1/${ROUTER_HEALTH_PORT}'`, interval: "5s", timeout: "2s", retries: 3, startPeriod: "10s" },
+                restartPolicy: { condition: "any", delay: "1s" },
+                resources: limits(0.5, "128M"),
+                maxReplicasPerNode: 1,
+                preferences: ["node.hostname"],
+                stopGracePeriod: "5s",
+                updateConfig: { parallelism: 1, order: "start-first" },
+                labels: { ...labels, "swarm-etl.role": "router", "swarm-etl.stateful": "false", "swarm-etl.database": "false" },
+            },
+            childOpts,
+        );
+
+        // 4. Reconcile: DCS settings, the wanted primary, roles, databases, grants (re-run on change).
+        const spec = new Config(n.reconcileConfig, { ...conn, name: n.reconcileConfig, data: reconcileSpec(plan), labels }, childOpts);
+        this.reconcile = new Service(
+            n.reconcile,
+            {
+                ...conn,
+                name: n.reconcile,
+                image: args.images.postgres,
+                mode: "replicated-job",
+                replicas: 1,
+                command: ["swarm-etl-pg-reconcile"],
+                networks: net,
+                secrets: [...systemSecrets.map(mountSecret), ...loginRoles(plan).map((r) => mountSecret(roleSecret(r.name)))],
+                configs: [patroniMount, { configId: spec.configId, configName: spec.configName, target: "/etc/swarm-etl/reconcile.json", uid: PG_UID, gid: PG_UID, mode: 0o440 }],
+                restartPolicy: { condition: "on-failure", delay: "5s", maxAttempts: 3 },
+                resources: limits(0.5, "256M"),
+                labels: { ...labels, "swarm-etl.role": "reconcile" },
+                convergeTimeoutSeconds: 600,
+            },
+            pulumi.mergeOptions(childOpts, { dependsOn: [...this.members, this.router] }),
+        );
+
+        this.networkName = this.network.name;
+        this.primaryEndpoint = `${n.router}:5432`;
+        this.replicaEndpoint = `${n.router}:5433`;
+        this.registerOutputs({ networkName: this.networkName, primaryEndpoint: this.primaryEndpoint, replicaEndpoint: this.replicaEndpoint, secretNames: this.secretNames });
+    }
+}
+
+export { PATRONI_PORT };

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The platform's image pipeline: builds every image definition of the platform's stacks
+# (components/stacks/<stack>/images/<image>/Dockerfile) from what this machine's registries serve,
+# tags it by the hash of its definition and inputs, pushes it to the stack's registry and records
+# each image by digest in the stack's config (`swarm-etl:images`), which the program deploys.
+#
+#   images/build.sh --lab                      # the lab: push through mgr1's daemon, Pulumi.lab.yaml
+#   images/build.sh --registry R --via H --stack S [--no-config] [NAME...]
+#
+#   --registry R   the registry the nodes pull from (host[:port][/prefix])
+#   --via H        DOCKER_HOST of a daemon that can reach R and pushes there (ssh://<manager>, unix://…);
+#                  the images are loaded into it from the build daemon, then pushed
+#   --stack S      write the digests into Pulumi.S.yaml (`swarm-etl:images`); --no-config only prints them
+#   NAME...        build only these (postgres, postgres-etcd, postgres-router, …)
+#
+# 1. base: a Debian bookworm minbase rootfs from debootstrap, cached as a tarball in
+#    $SWARM_ETL_CACHE/image/ and imported once as swarm-etl/debian:bookworm;
+# 2. build: a private dockerd (its data in $SWARM_ETL_CACHE/images/dockerd, so its layer cache
+#    survives; no iptables, no bridge: it never touches the lab's namespaces), `docker build
+#    --network host`; the tag is the first 12 hex of sha256(every file of the definition, the base
+#    tarball's sha256), so a definition that did not change is not built again;
+# 3. publish: `docker save | docker -H <via> load`, push, and the digest the registry answered.
+# A rerun with nothing changed takes seconds.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=../engine/versions.sh
+. "$REPO/engine/versions.sh"
+CACHE="$SWARM_ETL_CACHE/images"
+BASE_CACHE="$SWARM_ETL_CACHE/image"   # shared with etl/image/build.sh
+BASE_IMAGE=swarm-etl/debian:bookworm
+MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+say() { printf '\033[1m[images]\033[0m %s\n' "$*" >&2; }
+die() { printf '[images] ERROR: %s\n' "$*" >&2; exit 1; }
+
+registry="" via="" stack="" write_config=1 only=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --lab)
+            lab_dir="${SWARM_ETL_LAB_DIR:-/var/lib/swarm-etl-lab}"
+            [ -f "$lab_dir/lab.json" ] || die "the lab is not up ($lab_dir/lab.json is missing); fix: run \`lab/lab.sh up\` first"
+            registry="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registry"])' "$lab_dir/lab.json")"
+            via="unix://$lab_dir/hosts/mgr1/run/docker.sock"
+            stack=lab ;;
+        --registry) registry="${2:?--registry needs a value}"; shift ;;
+        --via) via="${2:?--via needs a value}"; shift ;;
+        --stack) stack="${2:?--stack needs a value}"; shift ;;
+        --no-config) write_config=0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -*) die "unknown option $1; see images/build.sh --help" ;;
+        *) only+=("$1") ;;
+    esac
+    shift
+done
+[ -n "$registry" ] || die "no registry; fix: --registry host:port (or --lab)"
+[ -n "$via" ] || die "no daemon to push through; fix: --via ssh://<manager> (or --lab)"
+[ "$write_config" = 0 ] || [ -n "$stack" ] || die "no stack to record the digests in; fix: --stack <name> (or --no-config)"
+mkdir -p "$CACHE" "$BASE_CACHE"
+
+# --- the definitions -----------------------------------------------------------------------------
+# name of components/stacks/<stack>/images/<dir>: <stack> when dir == stack, else <stack>-<dir>.
+declare -A DEFS=()
+for df in "$REPO"/components/stacks/*/images/*/Dockerfile; do
+    [ -f "$df" ] || continue
+    dir="$(dirname "$df")"; img="$(basename "$dir")"; stk="$(basename "$(dirname "$(dirname "$dir")")")"
+    name="$stk"; [ "$img" = "$stk" ] || name="$stk-$img"
+    DEFS[$name]="$dir"
+done
+names=()
+if [ "${#only[@]}" -gt 0 ]; then
+    for n in "${only[@]}"; do [ -n "${DEFS[$n]:-}" ] || die "no image definition named $n; known: ${!DEFS[*]}"; names+=("$n"); done
+else
+    mapfile -t names < <(printf '%s\n' "${!DEFS[@]}" | sort)
+fi
+
+# --- tools ---------------------------------------------------------------------------------------
+need=()
+for p in debootstrap docker.io; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p"); done
+if [ "${#need[@]}" -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "needs ${need[*]}; run it as root once"
+    say "installing ${need[*]}"
+    created=0
+    [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; created=1; }
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    [ "$created" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+
+# --- the build daemon ----------------------------------------------------------------------------
+d="$CACHE/dockerd"
+sock=/run/swarm-etl-images-docker.sock
+mkdir -p "$d/data" "$d/exec"
+echo '{}' > "$d/daemon.json"
+BUILD_HOST="unix://$sock"
+bd() { docker -H "$BUILD_HOST" "$@"; }
+pd() { docker -H "$via" "$@"; }
+started=0
+if ! bd info >/dev/null 2>&1; then
+    say "starting the build daemon ($sock, data in $d)"
+    dockerd --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" -H "$BUILD_HOST" \
+        --iptables=false --ip-masq=false --bridge=none --config-file "$d/daemon.json" >"$d/dockerd.log" 2>&1 &
+    dockerd_pid=$!
+    started=1
+    for _ in $(seq 1 120); do bd info >/dev/null 2>&1 && break; sleep 0.5; done
+    bd info >/dev/null 2>&1 || die "the build daemon did not start; see $d/dockerd.log"
+fi
+stop_daemon() { if [ "$started" = 1 ]; then kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null || true; rm -f "$sock"; fi; }
+trap stop_daemon EXIT
+
+# --- 1. the base ---------------------------------------------------------------------------------
+tarball="$BASE_CACHE/debian-bookworm-minbase.tar"
+if [ ! -s "$tarball" ]; then
+    say "debootstrap bookworm (minbase) from $MIRROR"
+    root="$(mktemp -d "$BASE_CACHE/rootfs.XXXXXX")"
+    debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$BASE_CACHE/debootstrap.log" 2>&1 \
+        || { rm -rf "$root"; die "debootstrap failed; see $BASE_CACHE/debootstrap.log"; }
+    tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+    rm -rf "$root" "$tarball.sha256"
+fi
+[ -s "$tarball.sha256" ] || sha256sum "$tarball" | cut -d' ' -f1 > "$tarball.sha256"
+base_sum="$(cat "$tarball.sha256")"
+if [ "$(bd image inspect -f '{{index .Config.Labels "swarm-etl.base"}}' "$BASE_IMAGE" 2>/dev/null)" != "$base_sum" ]; then
+    say "docker import $BASE_IMAGE"
+    bd import --change "LABEL swarm-etl.base=$base_sum" "$tarball" "$BASE_IMAGE" >/dev/null
+fi
+
+# --- 2. build, 3. publish ------------------------------------------------------------------------
+# definition_hash DIR: sha256 of every file's path, mode and content, and the base.
+definition_hash() {
+    (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r stat -c '%n %a' && find . -type f -print0 | sort -z | xargs -0 -r sha256sum; echo "base $base_sum") \
+        | sha256sum | cut -c1-12
+}
+
+declare -A REFS=()
+for name in "${names[@]}"; do
+    dir="${DEFS[$name]}"
+    tag="$(definition_hash "$dir")"
+    local_ref="swarm-etl/$name:$tag"
+    remote_ref="$registry/swarm-etl/$name:$tag"
+    if bd image inspect "$local_ref" >/dev/null 2>&1; then
+        say "$name: $tag is built"
+    else
+        say "$name: building $tag (${dir#"$REPO"/})"
+        t0=$(date +%s)
+        bd build --network host --build-arg "BASE=$BASE_IMAGE" --label "swarm-etl.definition=$tag" -t "$local_ref" "$dir" >"$CACHE/$name.build.log" 2>&1 \
+            || { tail -n 30 "$CACHE/$name.build.log" >&2; die "$name: docker build failed; the whole log is $CACHE/$name.build.log"; }
+        say "$name: built in $(( $(date +%s) - t0 )) s"
+    fi
+    if ! pd image inspect "$remote_ref" >/dev/null 2>&1; then
+        say "$name: loading into $via"
+        bd save "$local_ref" | pd load -q >/dev/null || die "$name: loading the image into $via failed"
+        pd tag "$local_ref" "$remote_ref"
+    fi
+    pd push -q "$remote_ref" >"$CACHE/$name.push.log" 2>&1 || { cat "$CACHE/$name.push.log" >&2; die "$name: pushing $remote_ref through $via failed"; }
+    digest="$(pd image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$remote_ref" | grep -F "$registry/swarm-etl/$name@" | head -n1)"
+    [ -n "$digest" ] || die "$name: the registry answered no digest for $remote_ref"
+    REFS[$name]="$digest"
+    say "$name: $digest"
+done
+
+# --- the digests ---------------------------------------------------------------------------------
+json="{"
+sep=""
+for name in "${names[@]}"; do json+="$sep\"$name\": \"${REFS[$name]}\""; sep=", "; done
+json+="}"
+echo "$json"
+if [ "$write_config" = 1 ]; then
+    file="$REPO/Pulumi.$stack.yaml"
+    [ -f "$file" ] || die "$file does not exist; fix: create the stack's config first (for the lab: lab/lab.sh up)"
+    node "$REPO/images/record.js" "$file" "$json"
+    say "recorded in ${file#"$REPO"/} (swarm-etl:images)"
+fi
