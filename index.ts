@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, rawConfigFromEngine, StackConfig } from "./config/schema";
 import { DemoStack, PostgresCluster, SwarmCluster } from "./components";
-import { POSTGRES_IMAGES, resolvePostgresNodes } from "./components/stacks/postgres/config";
+import { DCS_LABEL, MEMBER_LABEL, POSTGRES_IMAGES, resolvePostgresNodes } from "./components/stacks/postgres/config";
 
 function loadConfig(): StackConfig {
     try {
@@ -69,6 +69,8 @@ const postgres = cfg.postgres.enabled
               nodeConnections: cluster.nodeConnections,
               images: { postgres: cfg.images[POSTGRES_IMAGES.postgres], etcd: cfg.images[POSTGRES_IMAGES.etcd], router: cfg.images[POSTGRES_IMAGES.router] },
               ...resolvePostgresNodes(cfg.postgres, nodeViews),
+              memberLabel: MEMBER_LABEL,
+              dcsLabel: nodeViews.some((n) => n.labels[DCS_LABEL] === "true") ? DCS_LABEL : undefined,
               synchronous: cfg.postgres.synchronous,
               parameters: cfg.postgres.parameters,
               databases: cfg.postgres.databases,

@@ -8,7 +8,8 @@
 #   lab/lab.sh status                             show it; exit 0 only if fully up
 #   lab/lab.sh ssh HOST [CMD...]                  ssh to a host through the bastion
 #   lab/lab.sh docker HOST ARGS...                docker CLI on a host's engine (admin path)
-#   lab/lab.sh dockerd HOST kill|stop|start       crash, stop or (re)start a node's dockerd
+#   lab/lab.sh dockerd HOST kill|crash|stop|start kill a node's dockerd (containers live on), crash the
+#                                                 whole node (containers too), stop or (re)start it
 #
 # Also: `npm run lab -- up`. Size from LAB_MANAGERS / LAB_WORKERS too (default 3 / 2).
 # State in SWARM_ETL_LAB_DIR (default /var/lib/swarm-etl-lab); see lab/README.md.
@@ -101,7 +102,7 @@ main() {
       ;;
     dockerd)
       [[ $EUID -eq 0 ]] || die "the lab needs root (namespaces, cgroups, mounts)"
-      [[ -n ${1:-} && -n ${2:-} ]] || die "usage: lab.sh dockerd HOST kill|stop|start"
+      [[ -n ${1:-} && -n ${2:-} ]] || die "usage: lab.sh dockerd HOST kill|crash|stop|start"
       load_size
       dockerd_ctl "$1" "$2"
       ;;

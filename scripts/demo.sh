@@ -6,6 +6,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 bash scripts/setup.sh
 bash lab/lab.sh up
+# The platform's images, built here (cached by content hash) and pushed to the lab registry;
+# their digests go into Pulumi.lab.yaml (swarm-etl:images).
+bash images/build.sh --lab
 . scripts/lab-env.sh
 pulumi stack select --create lab
 pulumi up --stack lab --yes --skip-preview
@@ -16,3 +19,14 @@ echo
 echo "== the swarm, seen from mgr1 through the bastion"
 ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 docker node ls
 ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 docker service ps demo-web
+echo
+echo "== the data tier: PostgreSQL with Patroni (seen from a member)"
+ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" wkr1 'docker exec $(docker ps -q -f label=com.docker.swarm.service.name=pg-wkr1) patronictl -c /run/patroni/patroni.yml list'
+cat <<EOF
+
+Clients attach to the overlay network $(pulumi stack output postgresNetwork --stack lab) and connect to
+  $(pulumi stack output postgresPrimary --stack lab)   the primary (reads and writes)
+  $(pulumi stack output postgresReplicas --stack lab)   the replicas (reads)
+as warehouse (owner), etl_writer or analyst; each role's password is the Swarm secret named in
+\`pulumi stack output postgresSecrets --stack lab\` (mount it and read it through *_FILE).
+EOF

@@ -24,6 +24,8 @@ echo "== unit tests"
 npx jest --selectProjects unit --json --outputFile="$results/unit.json"
 echo "== lab: up/down/repair/isolation checks (ends with a fresh lab)"
 bash lab/test/e2e.sh | tee "$results/lab-e2e.txt"
+echo "== platform images: build (cached by content hash), push to the lab registry, record their digests"
+bash images/build.sh --lab
 echo "== lab tests"
 # Ansible (from PyPI, pinned) for the access test: an ad-hoc ping over the stack's inventory.
 ansible_venv="$(bash bench/cluster/setup.sh | tail -n1)"

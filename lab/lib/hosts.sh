@@ -117,6 +117,19 @@ dockerd_ctl() {
   [[ $(host_role "$h") != bastion ]] || die "the bastion runs no dockerd"
   pid=$(cat "$hd/dockerd.pid" 2>/dev/null || true)
   case $action in
+    crash)
+      # The node fails: dockerd, containerd, the shims and every container die at once (a plain
+      # `kill` leaves the containers running under their shims, as a crash of dockerd alone does).
+      dockerd_ctl "$h" kill
+      local r p
+      for r in $(cg_roots); do
+        [[ -d $r/$CGROUP_NAME/$h/ctr ]] && find "$r/$CGROUP_NAME/$h/ctr" -name cgroup.procs -exec cat {} + 2>/dev/null
+      done | sort -u | xargs -r kill -KILL 2>/dev/null || true
+      for p in $(pgrep -f containerd-shim || true); do
+        grep -q "/$CGROUP_NAME/$h/" "/proc/$p/cgroup" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+      done
+      log "node $h: crashed (dockerd, containerd, shims and containers killed)"
+      ;;
     kill | stop)
       [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || { log "dockerd of $h is not running"; return 0; }
       local ctd
@@ -141,6 +154,6 @@ dockerd_ctl() {
       cp "$hd/run/docker.pid" "$hd/dockerd.pid"
       log "dockerd of $h: started"
       ;;
-    *) die "dockerd: unknown action '$action' (kill, stop or start)" ;;
+    *) die "dockerd: unknown action '$action' (kill, crash, stop or start)" ;;
   esac
 }

@@ -91,7 +91,8 @@ export function checkVersioned(kind: VersionedKind, olds: Partial<VersionedInput
         f.push({ property: "version", reason: `version ${JSON.stringify(version)} is not valid: use letters, digits, and - _ . inside (e.g. "v2"), or leave it out to name the ${kind} by its data's hash` });
     }
     if (generate !== undefined) {
-        const n = (generate as { bytes?: unknown })?.bytes;
+        // During preview the whole object, or only its bytes, may be unknown.
+        const n = (generate as unknown) === UNKNOWN ? UNKNOWN : (generate as { bytes?: unknown })?.bytes;
         if (kind !== "secret") f.push({ property: "generate", reason: `a config cannot be generated (its data is readable by anyone who can inspect it); set data instead` });
         if (data !== undefined) f.push({ property: "generate", reason: `set either data or generate, not both: generate makes a random value, data is a given one` });
         if (n !== UNKNOWN && (typeof n !== "number" || !Number.isInteger(n) || n < 16 || n > 1024)) {

@@ -176,7 +176,7 @@ const provider: pulumi.dynamic.ResourceProvider<VolumeInputs, VolumeOutputs> = {
         await withSession(toTarget(props), async (s) => {
             const docker = s.docker();
             const hostname = await hostnameOf(docker);
-            const deadline = Date.now() + 30_000;
+            const deadline = Date.now() + 90_000; // a stopping task has its grace period (Patroni 60 s)
             for (;;) {
                 try {
                     await docker.getVolume(props.name).remove();
@@ -188,14 +188,17 @@ const provider: pulumi.dynamic.ResourceProvider<VolumeInputs, VolumeOutputs> = {
                     if (props.forceRemove) {
                         for (const c of using) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
                     }
-                    if ((!props.forceRemove && using.some((c) => c.State === "running")) || Date.now() > deadline) {
+                    // A running container that is no Swarm task is in use for real; a task's may be one
+                    // Swarm is still stopping (its service was just removed, within its grace period).
+                    const inUse = using.some((c) => c.State === "running" && !c.Labels?.["com.docker.swarm.task.id"]);
+                    if ((!props.forceRemove && inUse) || Date.now() > deadline) {
                         throw new Error(
                             `volume ${props.name} on ${hostname} is still in use, by ${using.map(describeContainer).join(", ") || "unknown containers"}; ` +
                                 `the daemon said: ${daemonMessage(err)}. ` +
                                 `Fix: remove the service or containers that use it first, or set forceRemove: true to remove them with the volume.`,
                         );
                     }
-                    // Only stopped containers (of a service just removed, that Swarm is still cleaning up), or none left: retry.
+                    // Only stopped containers or task containers (of a service just removed, that Swarm is still cleaning up), or none left: retry.
                     await sleep(1000);
                 }
             }

@@ -98,3 +98,10 @@ export function sleepingServices(prefix: string, count: number): Service[] {
             }),
     );
 }
+
+/** Each lab node's own connection (through the bastion), by name: for resources that live on one node. */
+export function nodeConnections(): Record<string, HostConnection> {
+    const cfg = labConfig();
+    const bastion = { name: cfg.bastion.name, host: cfg.bastion.publicAddress, port: cfg.bastion.port, user: cfg.bastion.user ?? cfg.sshUser, hostKey: cfg.bastion.hostKey };
+    return Object.fromEntries([...cfg.managers, ...cfg.workers].map((h) => [h.name, { name: h.name, host: h.privateAddress, port: h.port, user: h.user ?? cfg.sshUser, hostKey: h.hostKey, bastion }]));
+}

@@ -35,9 +35,14 @@ async function swarmStateOf(name: string): Promise<string> {
 
 describe("pulumi up --stack lab, through the bastion, with the real engine", () => {
     let stack: Stack;
+    let afterAllRestore: () => Promise<void> = async () => undefined;
+    afterAll(() => afterAllRestore());
 
     beforeAll(async () => {
         stack = await labStack();
+        // This file tests the cluster and the demo; the data tier has its own (postgres.test.ts).
+        await stack.setConfig("swarm-etl:postgres", { value: JSON.stringify({ enabled: false }) });
+        afterAllRestore = () => stack.removeConfig("swarm-etl:postgres");
         // Start from nothing, whatever an earlier demo left in this lab.
         await stack.destroy({ onOutput: log("destroy-before") });
         for (const n of nodeNames) expect(await swarmStateOf(n)).toBe("inactive");

@@ -1,6 +1,7 @@
 // The pure parts of swarm:Secret and swarm:Config: naming by the data's hash, check() failures,
 // diff decisions (replace vs update in place), outputs without the data, and the in-use error.
 import { PROVIDER_VERSION } from "../../providers/swarm/common";
+import { randomBytes } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import {
@@ -146,6 +147,73 @@ describe("outputs", () => {
         const cfg = outputsOf("config", inputs, "c1");
         const liveCfg = { ID: "c1", Version: { Index: 3 }, Spec: { Name: "app-token-2cf24dba5f", Data: Buffer.from("changed").toString("base64") } };
         expect(outputsFromLive("config", cfg, liveCfg).dataHash).toBe(dataHash("changed"));
+    });
+});
+
+describe("generated secrets", () => {
+    const { data: _data, ...base } = inputs;
+    const gen: VersionedInputs = { ...base, generate: { bytes: 32 } };
+    const VALUE = randomBytes(32).toString("base64url");
+    const genOuts = outputsOf("secret", gen, "sid2", VALUE);
+
+    test("a generated secret with no data is valid, also with its size (or all of generate) not known yet", () => {
+        expect(checkVersioned("secret", {}, gen)).toEqual([]);
+        expect(checkVersioned("secret", {}, { ...gen, generate: { bytes: UNKNOWN as unknown as number } })).toEqual([]);
+        expect(checkVersioned("secret", {}, { ...gen, generate: UNKNOWN as unknown as { bytes: number } })).toEqual([]);
+        expect(checkVersioned("secret", {}, { ...gen, generate: { bytes: 16 } })).toEqual([]);
+        expect(checkVersioned("secret", {}, { ...gen, generate: { bytes: 1024 } })).toEqual([]);
+    });
+
+    test("a config cannot be generated", () => {
+        expect(checkVersioned("config", {}, gen)).toEqual([
+            { property: "generate", reason: "a config cannot be generated (its data is readable by anyone who can inspect it); set data instead" },
+        ]);
+    });
+
+    test("generate together with data fails", () => {
+        expect(checkVersioned("secret", {}, { ...gen, data: "hello" })).toEqual([
+            { property: "generate", reason: "set either data or generate, not both: generate makes a random value, data is a given one" },
+        ]);
+    });
+
+    test.each([[8], [15], [1025], [32.5], ["32"], [undefined]])("generate.bytes %p is refused", (bytes) => {
+        expect(checkVersioned("secret", {}, { ...gen, generate: { bytes: bytes as number } })).toEqual([
+            { property: "generate", reason: `generate.bytes must be a whole number from 16 to 1024, got ${JSON.stringify(bytes)}; fix: use 32 for a password` },
+        ]);
+    });
+
+    test("unchanged inputs: no replace (the value stays the one generated)", () => {
+        expect(diffVersioned("secret", genOuts, gen)).toEqual({ changes: false, replaces: [], updates: [] });
+        expect(diffVersioned("secret", genOuts, { ...gen, labels: { team: "ops" } })).toEqual({ changes: true, replaces: [], updates: ["labels"] });
+    });
+
+    test("new bytes or a new version replace (a new random value)", () => {
+        expect(diffVersioned("secret", genOuts, { ...gen, generate: { bytes: 64 } })).toEqual({ changes: true, replaces: ["generate"], updates: [] });
+        expect(diffVersioned("secret", genOuts, { ...gen, version: "v2" })).toEqual({ changes: true, replaces: ["version"], updates: [] });
+    });
+
+    test("switching between given data and a generated value replaces", () => {
+        expect(diffVersioned("secret", outs, gen).replaces).toEqual(["generate"]);
+        expect(diffVersioned("secret", genOuts, inputs).replaces).toEqual(["data"]);
+    });
+
+    test("the outputs never hold the generated value nor its base64, only its hash and the name made from it", () => {
+        const hash = dataHash(VALUE);
+        expect(genOuts).toEqual({
+            connection: conn,
+            privateKey: "KEY",
+            name: "app-token",
+            generate: { bytes: 32 },
+            labels: { team: "etl" },
+            providerVersion: PROVIDER_VERSION,
+            dataHash: hash,
+            secretId: "sid2",
+            secretName: `app-token-${hash.slice(0, 10)}`,
+        });
+        const json = JSON.stringify(genOuts);
+        expect(json).not.toContain(VALUE);
+        expect(json).not.toContain(Buffer.from(VALUE).toString("base64"));
+        expect("data" in genOuts).toBe(false);
     });
 });
 

@@ -93,7 +93,8 @@ export function postgresStackProblems(pg: PostgresConfig, nodes: readonly NodeVi
     const byName = new Map(nodes.map((n) => [n.name, n]));
     const splitPath = (p: string): (string | number)[] => p.split(/\.|\[|\]/).filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
     for (const [path, msg] of postgresProblems({ ...pg, members, dcs }, nodes.map((n) => n.name))) {
-        if (path === "members" && members.length === 0) continue;
+        // Reported above when no node is labelled; an explicit empty list gets postgresProblems' message.
+        if (path === "members" && pg.members === undefined && members.length === 0) continue;
         out.push([splitPath(path), msg]);
     }
     const needLabel = (list: string[], key: "members" | "dcs", label: string) =>

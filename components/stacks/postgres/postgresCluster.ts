@@ -51,9 +51,9 @@ export interface PostgresClusterArgs {
     readonly members: readonly string[];
     /** Node names of the etcd members: 1, 3 or 5. */
     readonly dcs: readonly string[];
-    /** Node label every member's node carries (placement constraint `node.labels.<label>==true`). @default - swarm-etl.postgres */
+    /** Node label every member's node carries (an extra constraint `node.labels.<label>==true`). @default - none: the volume's node pins it */
     readonly memberLabel?: string;
-    /** Node label every etcd member's node carries. @default - swarm-etl.etcd */
+    /** Node label every etcd member's node carries. @default - none: the volume's node pins it */
     readonly dcsLabel?: string;
     /** Synchronous replication: an acknowledged commit is on a standby too. @default - true with 2 or more members */
     readonly synchronous?: boolean;
@@ -117,8 +117,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const childOpts = { parent: this, dependsOn: opts?.dependsOn };
         const labels = { "swarm-etl.stack": name };
         const endpointMode = args.endpointMode ?? "vip";
-        const memberLabel = args.memberLabel ?? "swarm-etl.postgres";
-        const dcsLabel = args.dcsLabel ?? "swarm-etl.etcd";
+        const labelConstraint = (label?: string) => (label ? [`node.labels.${label}==true`] : []);
 
         this.network = new Network(n.network, { ...conn, name: n.network, attachable: true, encrypted: args.encrypted ?? true, labels: { ...labels, "swarm-etl.data": "true" } }, childOpts);
 
@@ -145,7 +144,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     env: dcsEnv(plan, node),
                     networks: net,
                     endpointMode,
-                    constraints: [vol.constraint, `node.labels.${dcsLabel}==true`],
+                    constraints: [vol.constraint, ...labelConstraint(args.dcsLabel)],
                     mounts: [{ type: "volume", source: n.dcsVolume(node), target: "/var/lib/etcd" }],
                     // The member listens for its peers. Swarm's DNS lists only healthy tasks, and etcd
                     // answers clients only once it is in a cluster: a check on the client port would
@@ -172,7 +171,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     env: memberEnv(plan, node),
                     networks: net,
                     endpointMode,
-                    constraints: [vol.constraint, `node.labels.${memberLabel}==true`],
+                    constraints: [vol.constraint, ...labelConstraint(args.memberLabel)],
                     mounts: [{ type: "volume", source: n.memberVolume(node), target: DATA_DIR }],
                     secrets: systemSecrets.map(mountSecret),
                     configs: [patroniMount],

@@ -125,10 +125,11 @@ export function patroniConfig(plan: PostgresPlan): string {
             remove_data_directory_on_rewind_failure: true,
             remove_data_directory_on_diverged_timelines: true,
         },
-        watchdog: { mode: "off" },
+        watchdog: { mode: "off" as const },
         tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
     };
-    return YAML.stringify(doc);
+    // YAML 1.1 (what Patroni's PyYAML reads): "on" and "off" stay strings.
+    return YAML.stringify(doc, { version: "1.1" });
 }
 
 /** The settings kept in the DCS (bootstrap; the reconcile job applies later changes). */
@@ -195,14 +196,20 @@ defaults
     # stays on a primary that was demoted.
     default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions resolvers swarm init-addr none
 
-# Swarm's DNS: a member's name follows its task (a restarted task has a new address).
+# Swarm's DNS: a member's name follows its task (a restarted task has a new address). When the
+# name stops resolving (its node's Docker daemon is gone, the member may still run), the last
+# address is kept: the health checks, not DNS, decide whether the member is there. An address
+# replaced by a new one (a restarted task) is dropped at once (obsolete).
 resolvers swarm
     nameserver swarm 127.0.0.11:53
     resolve_retries 3
     timeout resolve 1s
     timeout retry 1s
     hold valid 1s
-    hold nx 1s
+    hold nx 1h
+    hold timeout 1h
+    hold refused 1h
+    hold other 1h
     hold obsolete 1s
 
 listen primary
