@@ -159,6 +159,9 @@ export function memberEnv(plan: PostgresPlan, node: string): Record<string, stri
     };
 }
 
+/** etcd's own arguments: the cluster token (an identifier that keeps clusters apart, not a secret). */
+export const dcsArgs = (plan: PostgresPlan) => ["--initial-cluster-token", `${plan.name}-etcd`];
+
 /** Environment of one etcd member (a cluster of `plan.dcs`, found by service name). */
 export function dcsEnv(plan: PostgresPlan, node: string): Record<string, string> {
     const n = names(plan.name);
@@ -172,7 +175,6 @@ export function dcsEnv(plan: PostgresPlan, node: string): Record<string, string>
         ETCD_INITIAL_ADVERTISE_PEER_URLS: `http://${self}:2380`,
         ETCD_INITIAL_CLUSTER: plan.dcs.map((d) => `${n.dcs(d)}=http://${n.dcs(d)}:2380`).join(","),
         ETCD_INITIAL_CLUSTER_STATE: "new",
-        ETCD_INITIAL_CLUSTER_TOKEN: `${plan.name}-etcd`,
         ETCD_AUTO_COMPACTION_RETENTION: "1",
         ETCD_QUOTA_BACKEND_BYTES: String(512 * 1024 * 1024),
     };
