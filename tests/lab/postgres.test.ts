@@ -301,7 +301,9 @@ describe("PostgresCluster on the lab: Patroni members on the workers, etcd on th
     test("failover drill 2: the primary's Docker daemon dies (its containers live on): writes go on within 30 s; every acknowledged commit is there", async () => {
         const leader = (await healthy(60_000)).leader;
         const run = "kill-dockerd";
-        const writes = writer(run, 40);
+        // Long enough for the worst case: the member stays reachable until the other nodes drop its
+        // overlay entries, and only then does the leader key start to expire.
+        const writes = writer(run, 75);
         await new Promise((r) => setTimeout(r, 5000));
         await labShell(`bash ${REPO}/lab/lab.sh dockerd ${leader} kill`);
         const r = await writes;
