@@ -11,3 +11,4 @@ export { NodeSpec, NodeSpecArgs } from "./nodeSpec";
 export { HostCheck, HostCheckArgs, PortProbe } from "./hostCheck";
 export { NodeAvailability, OriginalSpec } from "./nodeSpecPlan";
 export { Volume, VolumeArgs } from "./volume";
+export { ImageCheck, ImageCheckArgs } from "./imageCheck";

@@ -27,6 +27,8 @@ const image = (k: keyof typeof POSTGRES_IMAGES) => {
 const CLIENT_SECRETS = ["superuser", "replication", "rewind", "restapi", "role-etl_writer", "role-analyst", "role-warehouse", "role-keycloak"];
 
 let primary: string | undefined;
+/** Replaces the router's image (the unpullable-image test). */
+let routerImage: string | undefined;
 let stack: Stack;
 
 async function sh(command: string, host = "mgr1", timeoutMs?: number): Promise<string> {
@@ -147,7 +149,7 @@ async function program() {
     const pg = new PostgresCluster(NAME, {
         ...conn,
         nodeConnections: nodeConnections(),
-        images: { postgres: image("postgres"), etcd: image("etcd"), router: image("router") },
+        images: { postgres: image("postgres"), etcd: image("etcd"), router: routerImage ?? image("router") },
         members: MEMBERS,
         dcs: ["mgr1", "mgr2", "mgr3"],
         synchronous: true,
@@ -266,6 +268,24 @@ describe("PostgresCluster on the lab: Patroni members on the workers, etcd on th
         expect(await sh(`docker service inspect ${NAME}-${replica} --format '{{json .Spec.TaskTemplate.ContainerSpec.Env}}'`)).not.toContain("HAND_MADE");
         await healthy(90_000);
         expect(await psql("SELECT count(*) FROM drill WHERE run = 'basic'")).toBe("100");
+    });
+
+    test("an image the nodes cannot pull stops pulumi up before any service changes, naming the image, the node and the daemon's error", async () => {
+        const before = await sh(`docker service inspect ${NAME}-router --format '{{.Version.Index}} {{.Spec.TaskTemplate.ContainerSpec.Image}}'`);
+        routerImage = image("router").replace(/@sha256:[0-9a-f]{64}$/, "@sha256:" + "0".repeat(64));
+        try {
+            const err = await stack.up({ onOutput: log("pgt-bad-image") }).then(
+                () => undefined,
+                (e: Error) => e.message,
+            );
+            expect(err).toMatch(new RegExp(`image ${routerImage.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} cannot be pulled on (mgr|wkr)\\d: [^;]*(manifest unknown|not found)`, "i"));
+            expect(err).toContain("no service was changed");
+        } finally {
+            routerImage = undefined;
+        }
+        expect(await sh(`docker service inspect ${NAME}-router --format '{{.Version.Index}} {{.Spec.TaskTemplate.ContainerSpec.Image}}'`)).toBe(before);
+        const up = await stack.up({ onOutput: log("pgt-good-image") });
+        expect(up.summary.result).toBe("succeeded");
     });
 
     test("switchover from config (postgres.primary): the other member leads, no commit is lost", async () => {

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import ssh2 = require("ssh2");
-import { installMocks, labConfig, Registered } from "./mocks";
+import { installMocks, LAB_IMAGES, labConfig, Registered } from "./mocks";
 
 const KEY = ssh2.utils.generateKeyPairSync("ed25519").private;
 
@@ -48,6 +48,7 @@ describe("index.ts with the lab profile", () => {
                 ...["wkr1", "wkr2"].flatMap((h) => [`pulumi-nodejs:dynamic/swarm:Service pg-${h}`, `pulumi-nodejs:dynamic/swarm:Volume pg-${h}-data`]),
                 "pulumi-nodejs:dynamic/swarm:Service pg-router",
                 "pulumi-nodejs:dynamic/swarm:Service pg-reconcile",
+                ...hosts.map((h) => `pulumi-nodejs:dynamic/swarm:ImageCheck pg-${h}-images`),
             ].sort(),
         );
     });
@@ -71,6 +72,13 @@ describe("index.ts with the lab profile", () => {
         expect(patroni).toContain("password_file: /run/secrets/pg-superuser");
         expect(patroni).not.toMatch(/\bpassword: /);
         expect(patroni).toContain("synchronous_mode: true");
+    });
+
+    test("every node checks the images it may run before any data-tier service is declared to change", () => {
+        const check = (h: string) => registered.find((r) => r.name === `pg-${h}-images`)!.inputs;
+        expect(check("mgr1").images).toEqual([LAB_IMAGES.postgres, LAB_IMAGES["postgres-router"], LAB_IMAGES["postgres-etcd"]]);
+        expect(check("wkr1").images).toEqual([LAB_IMAGES.postgres, LAB_IMAGES["postgres-router"]]);
+        expect((check("wkr1").connection as { name: string }).name).toBe("wkr1");
     });
 
     test("the access outputs point at the lab's key file and the stack's known_hosts file", () => {
