@@ -2,8 +2,9 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, rawConfigFromEngine, StackConfig } from "./config/schema";
-import { DemoStack, PostgresCluster, SwarmCluster } from "./components";
-import { DCS_LABEL, MEMBER_LABEL, POSTGRES_IMAGES, resolvePostgresNodes } from "./components/stacks/postgres/config";
+import { DemoStack, PgBackupRepository, PostgresCluster, Scheduler, SCHEDULER_IMAGE, SwarmCluster } from "./components";
+import { BACKUP_LABEL, CLUSTER_NAME, DCS_LABEL, MEMBER_LABEL, POSTGRES_IMAGES, resolveBackupNode, resolvePostgresNodes } from "./components/stacks/postgres/config";
+import { names as pgNames } from "./components/stacks/postgres/render";
 
 function loadConfig(): StackConfig {
     try {
@@ -60,15 +61,38 @@ const demo = cfg.demo.enabled
     : undefined;
 
 const nodeViews = [...cfg.managers.map((m) => ({ ...m, role: "manager" as const })), ...cfg.workers.map((w) => ({ ...w, role: "worker" as const }))];
+const pgNodes = resolvePostgresNodes(cfg.postgres, nodeViews);
+const backupNode = cfg.postgres.enabled && cfg.postgres.backup.enabled ? resolveBackupNode(cfg.postgres, nodeViews) : undefined;
+// Cron for the swarm: runs the scheduled backups (and later the ETL) as Swarm jobs.
+const scheduler = backupNode ? new Scheduler("swarm-etl-scheduler", { connection: cluster.managerConnection, privateKey, image: cfg.images[SCHEDULER_IMAGE] }, { dependsOn: cluster.members }) : undefined;
+const repository = backupNode
+    ? new PgBackupRepository(
+          `${CLUSTER_NAME}-backup`,
+          {
+              connection: cluster.managerConnection,
+              privateKey,
+              nodeConnection: cluster.nodeConnections[backupNode],
+              node: backupNode,
+              image: cfg.images[POSTGRES_IMAGES.postgres],
+              stanzas: { [CLUSTER_NAME]: pgNodes.members.map(pgNames(CLUSTER_NAME).member) },
+              retention: cfg.postgres.backup.retention,
+              path: cfg.postgres.backup.path,
+              nodeLabel: nodeViews.find((n) => n.name === backupNode)?.labels[BACKUP_LABEL] === "true" ? BACKUP_LABEL : undefined,
+              endpointMode: cfg.endpointMode,
+              encrypted: cfg.encryptOverlays,
+          },
+          { dependsOn: cluster.members },
+      )
+    : undefined;
 const postgres = cfg.postgres.enabled
     ? new PostgresCluster(
-          "pg",
+          CLUSTER_NAME,
           {
               connection: cluster.managerConnection,
               privateKey,
               nodeConnections: cluster.nodeConnections,
               images: { postgres: cfg.images[POSTGRES_IMAGES.postgres], etcd: cfg.images[POSTGRES_IMAGES.etcd], router: cfg.images[POSTGRES_IMAGES.router] },
-              ...resolvePostgresNodes(cfg.postgres, nodeViews),
+              ...pgNodes,
               memberLabel: MEMBER_LABEL,
               dcsLabel: nodeViews.some((n) => n.labels[DCS_LABEL] === "true") ? DCS_LABEL : undefined,
               synchronous: cfg.postgres.synchronous,
@@ -80,8 +104,10 @@ const postgres = cfg.postgres.enabled
               routerReplicas: cfg.postgres.routerReplicas,
               endpointMode: cfg.endpointMode,
               encrypted: cfg.encryptOverlays,
+              backup: repository ? { repository, schedules: cfg.postgres.backup.schedules, keepRuns: cfg.postgres.backup.keepRuns } : undefined,
+              restore: cfg.postgres.restore,
           },
-          { dependsOn: cluster.members },
+          { dependsOn: scheduler ? [...cluster.members, scheduler] : cluster.members },
       )
     : undefined;
 
@@ -105,3 +131,7 @@ export const postgresPrimary = postgres?.primaryEndpoint;
 export const postgresReplicas = postgres?.replicaEndpoint;
 /** Swarm secret names of the login roles' passwords: mount one in a client, read it through `*_FILE`. */
 export const postgresSecrets = postgres?.secretNames;
+/** The backup repository's node and service; `docker exec` into it for `pgbackrest info` (docs/postgres.md). */
+export const postgresBackupRepository = repository ? { node: repository.node, service: repository.name, stanzas: repository.stanzas } : undefined;
+/** The scheduler's service: `docker exec` into it for `swarm-etl-scheduler list` and `run <template> --wait`. */
+export const schedulerService = scheduler?.serviceName;

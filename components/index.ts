@@ -1,3 +1,5 @@
 export * from "./cluster/swarmCluster";
 export * from "./stacks/demo/demoStack";
 export * from "./stacks/postgres/postgresCluster";
+export * from "./stacks/postgres/backupRepository";
+export * from "./stacks/scheduler/scheduler";

@@ -16,6 +16,12 @@ export const LABELS = {
     database: "swarm-etl.database",
     /** On a network: "false" when it carries no application data (exempt from encryption). */
     data: "swarm-etl.data",
+    /** A cron expression: with 0 replicas the service is a template the scheduler runs as Swarm jobs. */
+    schedule: "swarm-etl.schedule",
+    /** The service must never run twice at once (a scheduler): one replica is right, also in prod. */
+    singleton: "swarm-etl.singleton",
+    /** "manager": the service may use its manager's Docker API through the mounted socket. */
+    dockerApi: "swarm-etl.docker-api",
 } as const;
 
 /** Well-known database ports: never published outside the swarm. */
@@ -128,9 +134,14 @@ export function isStateful(s: ServiceProps): boolean | undefined {
  * Replicated and global services run until stopped ("long-running"); the job modes run to completion.
  */
 export function serviceMode(s: ServiceProps): string | undefined {
-    if (s.mode === undefined || s.mode === null) return "replicated";
-    return knownString(s.mode);
+    const mode = s.mode === undefined || s.mode === null ? "replicated" : knownString(s.mode);
+    // A scheduled template (0 replicas, swarm-etl.schedule) only ever runs as jobs made from it.
+    if (mode === "replicated" && s.replicas === 0 && isObject(s.labels) && typeof s.labels[LABELS.schedule] === "string") return "replicated-job";
+    return mode;
 }
+
+/** True when labelled `<key>=true`. */
+export const hasFlag = (s: ServiceProps, key: string) => labelFlag(s, key) === true;
 
 export const isLongRunningMode = (mode: string) => mode === "replicated" || mode === "global";
 

@@ -90,6 +90,7 @@ export interface ServiceProps {
     replicas?: unknown;
     env?: unknown;
     mounts?: unknown;
+    networks?: unknown;
     constraints?: unknown;
     resources?: unknown;
     restartPolicy?: unknown;

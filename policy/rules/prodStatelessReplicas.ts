@@ -1,6 +1,6 @@
 // prod-stateless-replicas: in prod, a stateless replicated service runs at least 2 replicas.
 import type { EnforcementLevel, ResourceValidationPolicy } from "@pulumi/policy";
-import { isStateful, LABELS, serviceMode, serviceTitle } from "../lib/conventions";
+import { hasFlag, isStateful, LABELS, serviceMode, serviceTitle } from "../lib/conventions";
 import { profileNote, ProfileSource, stackProfile } from "../lib/profile";
 import { validateTypes } from "../lib/rule";
 import { TYPES, type ServiceProps } from "../lib/types";
@@ -19,6 +19,7 @@ export function prodStatelessReplicas(enforcementLevel: EnforcementLevel, profil
             if (profile.profile !== "prod") return args.notApplicable(`profile ${profile.profile}: single replicas are fine outside prod`);
             if (serviceMode(props) !== "replicated" || isStateful(props) !== false) return; // global runs everywhere; jobs finish; stateful: see stateful-pinned-with-volume
             if (isUnknown(props.replicas)) return;
+            if (hasFlag(props, LABELS.singleton)) return; // must never run twice (a scheduler)
             const replicas = props.replicas === undefined || props.replicas === null ? 1 : props.replicas;
             if (typeof replicas !== "number" || replicas === 0 || replicas >= 2) return;
             report(

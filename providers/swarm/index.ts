@@ -2,7 +2,7 @@ export * from "./common";
 export { SwarmInit, SwarmInitArgs } from "./swarmInit";
 export { SwarmJoin, SwarmJoinArgs, NodeRole } from "./swarmJoin";
 export { Network, NetworkArgs } from "./network";
-export { Service, ServiceArgs, ServiceSecretRef, ServiceConfigRef } from "./service";
+export { Service, ServiceArgs, ServiceSecretRef, ServiceConfigRef, RUN_OF_LABEL } from "./service";
 export type { ByteSize, Duration } from "./serviceUnits";
 export * from "./serviceSpec";
 export { Secret, SecretArgs } from "./secret";

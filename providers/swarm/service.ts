@@ -80,7 +80,19 @@ export function liveAsAsked(asked: Partial<ServiceFields>, live: ServiceFields):
     return Object.fromEntries(SERVICE_FIELDS.map((k) => [k, drifted.has(k) ? live[k] : asked[k]]));
 }
 
+/** The label the scheduler (components/stacks/scheduler) puts on the job runs it makes from a template. */
+export const RUN_OF_LABEL = "swarm-etl.run-of";
+
 async function removeService(p: ServiceInputs, id: string): Promise<void> {
+    // The job runs a scheduler made from this service (a template) use its networks, secrets and
+    // configs: they go with it, or those could not be removed after it.
+    const runs = (await dockerOf(p)((d) => d.listServices({ filters: { label: [`${RUN_OF_LABEL}=${p.name}`] } }))) as { ID: string }[];
+    for (const run of runs) {
+        await dockerOf(p)((d) => d.getService(run.ID).remove()).catch((err) => {
+            if (statusCode(err) !== 404) throw new Error(`removing service ${p.name}'s job run ${run.ID} failed: ${daemonMessage(err)}`);
+        });
+        await waitTasksGone(dockerOf(p), run.ID);
+    }
     try {
         await dockerOf(p)((d) => d.getService(id).remove());
     } catch (err) {

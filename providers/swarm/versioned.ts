@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type Docker = require("dockerode");
 import { withSession } from "../ssh/connection";
 import { changedKeys, ConnectionInputs, daemonMessage, HostConnection, knownProps, plain, sleep, statusCode, toTarget } from "./common";
+import { generateTlsIdentity, TlsIdentitySpec, tlsSpecProblems } from "./tlsIdentity";
 
 export type VersionedKind = "secret" | "config";
 
@@ -24,9 +25,11 @@ export interface VersionedArgs {
      * Secrets only, instead of `data`: the provider makes a random value of `bytes` random bytes
      * (base64url text) and hands it only to Docker, so it is in no input, output or state file.
      * Services read it from the mounted file. Rotate it with a new `version`.
+     * `{ tls }` makes a TLS identity instead: a self-signed certificate for those DNS names and its
+     * key, one PEM text (tlsIdentity.ts); a change of the spec makes a new one.
      * @default - not generated: `data` is the value
      */
-    generate?: pulumi.Input<{ bytes: pulumi.Input<number> }>;
+    generate?: pulumi.Input<Generate>;
     /**
      * Names the object `<name>-<version>` instead of by the data's hash; must change with the data.
      * Use it for low-entropy values (a hand-picked password) whose hash prefix would help guessing.
@@ -37,6 +40,12 @@ export interface VersionedArgs {
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** What a generated secret is: random bytes (a password), or a TLS identity. */
+export type Generate = { bytes: number } | { tls: TlsIdentitySpec };
+
+/** The value a generate spec makes. */
+export const generatedValue = (g: Generate): string => ("tls" in g ? generateTlsIdentity(g.tls) : randomBytes(g.bytes).toString("base64url"));
+
 /** The inputs both resources share. */
 export interface VersionedInputs extends ConnectionInputs {
     /** Base name; the Swarm name is `<name>-<suffix>`. */
@@ -44,7 +53,7 @@ export interface VersionedInputs extends ConnectionInputs {
     /** The value (UTF-8 text). Never stored in outputs. Absent when generated. */
     data?: string;
     /** Generate a random value of this many bytes instead of taking `data` (secrets only). */
-    generate?: { bytes: number };
+    generate?: Generate;
     /** Explicit suffix instead of the data's hash; must change whenever `data` does. */
     version?: string;
     labels?: Record<string, string>;
@@ -92,9 +101,11 @@ export function checkVersioned(kind: VersionedKind, olds: Partial<VersionedInput
     }
     if (generate !== undefined) {
         // During preview the whole object, or only its bytes, may be unknown.
-        const n = (generate as unknown) === UNKNOWN ? UNKNOWN : (generate as { bytes?: unknown })?.bytes;
+        const tls = typeof generate === "object" && generate !== null && "tls" in generate;
+        const n = (generate as unknown) === UNKNOWN || tls ? UNKNOWN : (generate as { bytes?: unknown })?.bytes;
         if (kind !== "secret") f.push({ property: "generate", reason: `a config cannot be generated (its data is readable by anyone who can inspect it); set data instead` });
         if (data !== undefined) f.push({ property: "generate", reason: `set either data or generate, not both: generate makes a random value, data is a given one` });
+        if (tls && JSON.stringify(generate).indexOf(UNKNOWN) < 0) for (const reason of tlsSpecProblems((generate as { tls: unknown }).tls)) f.push({ property: "generate", reason });
         if (n !== UNKNOWN && (typeof n !== "number" || !Number.isInteger(n) || n < 16 || n > 1024)) {
             f.push({ property: "generate", reason: `generate.bytes must be a whole number from 16 to 1024, got ${JSON.stringify(n)}; fix: use 32 for a password` });
         }
@@ -221,7 +232,7 @@ export function versionedProvider(kind: VersionedKind): pulumi.dynamic.ResourceP
         },
 
         async create(inputs) {
-            const value = inputs.generate ? randomBytes(inputs.generate.bytes).toString("base64url") : inputs.data!;
+            const value = inputs.generate ? generatedValue(inputs.generate) : inputs.data!;
             const name = versionedName(inputs.name, dataHash(value), inputs.version);
             const spec = { Name: name, Labels: inputs.labels ?? {}, Data: Buffer.from(value, "utf8").toString("base64") };
             const id = await withSession(toTarget(inputs), async (s) => {

@@ -187,6 +187,12 @@ const provider: pulumi.dynamic.ResourceProvider<VolumeInputs, VolumeOutputs> = {
                     const using = await users(docker, props.name);
                     if (props.forceRemove) {
                         for (const c of using) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+                    } else {
+                        // Exited containers of Swarm tasks are history (a finished job's, a replaced
+                        // task's) that the node does not always clean up once their service is gone.
+                        for (const c of using.filter((u) => u.Labels?.["com.docker.swarm.task.id"] && ["exited", "dead"].includes(u.State))) {
+                            await docker.getContainer(c.Id).remove().catch(() => undefined);
+                        }
                     }
                     // A running container that is no Swarm task is in use for real; a task's may be one
                     // Swarm is still stopping (its service was just removed, within its grace period).

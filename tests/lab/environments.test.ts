@@ -16,14 +16,20 @@ const envVars = { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHR
 afterAll(() => fs.rmSync(backend, { recursive: true, force: true }));
 
 const dataTier = (n: { hosts: number; dcs: number; members: number }) => 1 + 1 + 8 + 3 + 2 * n.dcs + 2 * n.members + 2 + n.hosts;
+/**
+ * Backups: the scheduler (component, service), the repository (component, network, TLS secret,
+ * config, service, and a volume unless it is a host path), the members' pgbackrest.conf, the first
+ * backup's job and the two scheduled templates.
+ */
+const backups = (o: { volume: boolean }) => 2 + 5 + (o.volume ? 1 : 0) + 1 + 3;
 
 describe("the committed stacks dev and prod, previewed by the real engine", () => {
     test.each([
         // stack, resources to create: the stack, components, a check + membership + node spec per host, the init, the demo's network and service,
         // and the data tier: its component, network, 8 secrets, 3 configs, a service + volume per etcd member and per PostgreSQL member,
-        // the router, the reconcile job and an image check per node
-        ["dev", 1 + 2 + 3 * 3 + 1 + 2 + dataTier({ hosts: 3, dcs: 3, members: 2 })],
-        ["prod", 1 + 1 + 6 * 3 + 1 + dataTier({ hosts: 6, dcs: 3, members: 3 })],
+        // the router, the reconcile job and an image check per node; then the backups
+        ["dev", 1 + 2 + 3 * 3 + 1 + 2 + dataTier({ hosts: 3, dcs: 3, members: 2 }) + backups({ volume: true })],
+        ["prod", 1 + 1 + 7 * 3 + 1 + dataTier({ hosts: 7, dcs: 3, members: 3 }) + backups({ volume: false })],
     ])("pulumi preview --stack %s plans %d resources, its secure SSH key decrypts to a private key", async (name, creates) => {
         const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: REPO }, { envVars });
         const key = await stack.getConfig("swarm-etl:sshPrivateKey");

@@ -9,7 +9,9 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { withSession } from "../../providers/ssh/connection";
 import { Service } from "../../providers/swarm";
 import { PostgresCluster } from "../../components/stacks/postgres/postgresCluster";
+import { PgBackupRepository } from "../../components/stacks/postgres/backupRepository";
 import { DEFAULT_DATABASES, DEFAULT_ROLES, POSTGRES_IMAGES } from "../../components/stacks/postgres/config";
+import { scheduledJobLabels, Scheduler, SCHEDULER_IMAGE } from "../../components/stacks/scheduler/scheduler";
 import { ensureSwarm, inlineStack, log, managerConnection, nodeConnections, requiredEnv, secretKey } from "./harness";
 import { labConfig, REPO, targets } from "./labConfig";
 import { labShell } from "./labShell";
@@ -18,17 +20,25 @@ const cfg = labConfig();
 const hosts = targets(cfg);
 const NAME = "pgt";
 const MEMBERS = ["wkr1", "wkr2"];
-const image = (k: keyof typeof POSTGRES_IMAGES) => {
-    const ref = cfg.images[POSTGRES_IMAGES[k]];
-    if (!ref) throw new Error(`Pulumi.lab.yaml has no swarm-etl:images.${POSTGRES_IMAGES[k]}; run \`bash images/build.sh --lab\` after \`lab/lab.sh up\` (npm test does)`);
+const imageNamed = (name: string) => {
+    const ref = cfg.images[name];
+    if (!ref) throw new Error(`Pulumi.lab.yaml has no swarm-etl:images.${name}; run \`bash images/build.sh --lab\` after \`lab/lab.sh up\` (npm test does)`);
     return ref;
 };
+const image = (k: keyof typeof POSTGRES_IMAGES) => imageNamed(POSTGRES_IMAGES[k]);
+/** The backup repository (on mgr1, no member there) and the clusters restored from it. */
+const REPO_NAME = `${NAME}-backup`;
+const SCHEDULER = `${NAME}-scheduler`;
+/** Restored clusters: the latest state (pgr, on wkr1) and the restore point "mark" (pgp, on wkr2). */
+const RESTORED = { pgr: { node: "wkr1", dcs: "mgr2" }, pgp: { node: "wkr2", dcs: "mgr3" } } as const;
 /** Secrets the client mounts, by what they are. */
 const CLIENT_SECRETS = ["superuser", "replication", "rewind", "restapi", "role-etl_writer", "role-analyst", "role-warehouse", "role-keycloak"];
 
 let primary: string | undefined;
 /** Replaces the router's image (the unpullable-image test). */
 let routerImage: string | undefined;
+/** Deploys the restored clusters (the restore test). */
+let restoring = false;
 let stack: Stack;
 
 async function sh(command: string, host = "mgr1", timeoutMs?: number): Promise<string> {
@@ -45,10 +55,11 @@ async function py(script: string, args: string[] = [], timeoutMs = 120_000): Pro
 }
 
 /** Runs SQL through the router as `user` (its password from its Swarm secret). */
-async function psql(sql: string, o: { user?: string; db?: string; port?: number } = {}): Promise<string> {
+async function psql(sql: string, o: { user?: string; db?: string; port?: number; cluster?: string } = {}): Promise<string> {
     const user = o.user ?? "postgres";
-    const secret = user === "postgres" ? `${NAME}-superuser` : `${NAME}-role-${user}`;
-    const cmd = `PGPASSWORD="$(cat /run/secrets/${secret})" psql -h ${NAME}-router -p ${o.port ?? 5432} -U ${user} -d ${o.db ?? "warehouse"} -v ON_ERROR_STOP=1 -Atq -f -`;
+    const c = o.cluster ?? NAME;
+    const secret = user === "postgres" ? `${c}-superuser` : `${c}-role-${user}`;
+    const cmd = `PGPASSWORD="$(cat /run/secrets/${secret})" psql -h ${c}-router -p ${o.port ?? 5432} -U ${user} -d ${o.db ?? "warehouse"} -v ON_ERROR_STOP=1 -Atq -f -`;
     return sh(`echo ${b64(sql)} | base64 -d | docker exec -i ${CLIENT} sh -c '${cmd}'`);
 }
 
@@ -108,7 +119,9 @@ while time.time() - t0 < seconds:
     t = time.time() - t0
     try:
         if conn is None:
-            conn = psycopg2.connect(host="${NAME}-router", port=5432, dbname="warehouse", user="etl_writer", password=pw, connect_timeout=2, options="-c statement_timeout=3000")
+            conn = psycopg2.connect(host="${NAME}-router", port=5432, dbname="warehouse", user="etl_writer", password=pw, connect_timeout=2, options="-c statement_timeout=3000",
+                                    # A server that vanished mid-statement (its node's network gone) must not hang the loop.
+                                    keepalives=1, keepalives_idle=2, keepalives_interval=1, keepalives_count=2, tcp_user_timeout=3000)
             conn.autocommit = True
         with conn.cursor() as c:
             c.execute("INSERT INTO drill (run, i) VALUES (%s, %s)", (run, i))
@@ -144,11 +157,83 @@ async function missingAcked(run: string, r: WriterResult): Promise<number[]> {
     return r.acked.map(([i]) => i).filter((i) => !present.has(i));
 }
 
+/** Polls `check` until it holds. */
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+        if (await check().catch(() => false)) return;
+        await new Promise((r) => setTimeout(r, 2000));
+    }
+    throw new Error(`not within ${timeoutMs / 1000} s: ${what}`);
+}
+
+/** Runs a scheduled template now, through the scheduler, and waits for it (its logs and result). */
+async function schedulerRun(template: string): Promise<string> {
+    const node = await sh(`docker service ps ${SCHEDULER} --filter desired-state=running --format '{{.Node}}'`);
+    const r = await withSession(hosts.get(node)!, (s) => s.exec(`docker exec $(docker ps -q -f label=com.docker.swarm.service.name=${SCHEDULER} | head -n1) swarm-etl-scheduler run ${template} --wait`, 900_000));
+    if (r.code !== 0) throw new Error(`swarm-etl-scheduler run ${template} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+}
+
+/** A command in the repository's container (on mgr1). */
+const repoExec = (command: string) => sh(`docker exec $(docker ps -q -f label=com.docker.swarm.service.name=${REPO_NAME} | head -n1) ${command}`);
+
+/** Row count and an md5 of every row, by table of the warehouse's public schema. */
+async function checksums(c: string): Promise<Record<string, string>> {
+    const tables = (await psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", { cluster: c })).split("\n").filter(Boolean);
+    const out: Record<string, string> = {};
+    for (const t of tables) out[t] = await psql(`SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM ${t} x`, { cluster: c });
+    return out;
+}
+
 async function program() {
     const conn = { connection: managerConnection(), privateKey: secretKey() };
+    const nodes = nodeConnections();
+    const scheduler = new Scheduler(SCHEDULER, { ...conn, image: imageNamed(SCHEDULER_IMAGE), tickSeconds: 5 });
+    const repository = new PgBackupRepository(REPO_NAME, {
+        ...conn,
+        nodeConnection: nodes.mgr1,
+        node: "mgr1",
+        image: image("postgres"),
+        stanzas: { [NAME]: MEMBERS.map(member), ...Object.fromEntries(Object.entries(RESTORED).map(([c, r]) => [c, [`${c}-${r.node}`]])) },
+        retention: { full: 2, diff: 3 },
+        endpointMode: "dnsrr",
+        encrypted: false,
+    });
+    // A template the scheduler runs every minute (the schedule test).
+    new Service(`${NAME}-tick`, {
+        ...conn,
+        name: `${NAME}-tick`,
+        image: image("postgres"),
+        command: ["sh", "-c", "echo tick at $(date -u +%H:%M:%S)"],
+        replicas: 0,
+        endpointMode: "dnsrr",
+        restartPolicy: { condition: "none" },
+        labels: { "swarm-etl.stack": `${NAME}-tick`, ...scheduledJobLabels("* * * * *", 2) },
+    });
+    const restored = restoring
+        ? Object.entries(RESTORED).map(
+              ([c, r]) =>
+                  new PostgresCluster(c, {
+                      ...conn,
+                      nodeConnections: nodes,
+                      images: { postgres: image("postgres"), etcd: image("etcd"), router: image("router") },
+                      members: [r.node],
+                      dcs: [r.dcs],
+                      synchronous: false,
+                      databases: DEFAULT_DATABASES,
+                      roles: DEFAULT_ROLES,
+                      routerReplicas: 1,
+                      endpointMode: "dnsrr",
+                      encrypted: false,
+                      backup: { repository },
+                      restore: { stanza: NAME, ...(c === "pgp" ? { target: { name: "mark" } } : {}) },
+                  }),
+          )
+        : [];
     const pg = new PostgresCluster(NAME, {
         ...conn,
-        nodeConnections: nodeConnections(),
+        nodeConnections: nodes,
         images: { postgres: image("postgres"), etcd: image("etcd"), router: routerImage ?? image("router") },
         members: MEMBERS,
         dcs: ["mgr1", "mgr2", "mgr3"],
@@ -158,7 +243,9 @@ async function program() {
         primary,
         endpointMode: "dnsrr",
         encrypted: false,
-    });
+        // Schedules that do not fire during a run of the suite: the tests start the backups themselves.
+        backup: { repository, keepRuns: 2, schedules: { full: "0 0 1 1 *", diff: "0 0 2 1 *" } },
+    }, { dependsOn: [scheduler] });
     new Service(
         `${NAME}-client`,
         {
@@ -166,13 +253,16 @@ async function program() {
             name: `${NAME}-client`,
             image: image("postgres"),
             command: ["sleep", "infinity"],
-            networks: [pg.network.networkId],
+            networks: [pg.network.networkId, ...restored.map((r) => r.network.networkId)],
             endpointMode: "dnsrr",
             constraints: ["node.hostname==mgr1"],
             stopGracePeriod: "1s",
-            secrets: CLIENT_SECRETS.map((w) => ({ secretId: pg.secrets[w].secretId, secretName: pg.secrets[w].secretName, target: `${NAME}-${w}`, uid: "999", gid: "999", mode: 0o400 })),
+            secrets: [
+                ...CLIENT_SECRETS.map((w) => ({ secretId: pg.secrets[w].secretId, secretName: pg.secrets[w].secretName, target: `${NAME}-${w}`, uid: "999", gid: "999", mode: 0o400 })),
+                ...restored.map((r, i) => ({ secretId: r.secrets.superuser.secretId, secretName: r.secrets.superuser.secretName, target: `${Object.keys(RESTORED)[i]}-superuser`, uid: "999", gid: "999", mode: 0o400 })),
+            ],
         },
-        { dependsOn: [pg] },
+        { dependsOn: [pg, ...restored] },
     );
     return { primaryEndpoint: pg.primaryEndpoint, replicaEndpoint: pg.replicaEndpoint, secretNames: pg.secretNames };
 }
@@ -210,7 +300,7 @@ describe("PostgresCluster on the lab: Patroni members on the workers, etcd on th
         for (const m of ["mgr1", "mgr2", "mgr3"]) expect(await sh(`docker service ps ${NAME}-etcd-${m} --filter desired-state=running --format '{{.Node}}'`)).toBe(m);
         // Every image is pinned by digest.
         const images = (await sh(`docker service ls --filter label=swarm-etl.stack=${NAME} --format '{{.Image}}'`)).split("\n");
-        expect(images.length).toBe(3 + 2 + 2); // etcd, members, router, reconcile
+        expect(images.length).toBe(3 + 2 + 2 + 1 + 2); // etcd, members, router, reconcile, the first backup, the backup templates
         for (const i of images) expect(i).toMatch(/@sha256:[0-9a-f]{64}$/);
     });
 
@@ -253,6 +343,70 @@ describe("PostgresCluster on the lab: Patroni members on the workers, etcd on th
             expect(logs.includes(p)).toBe(false);
             expect(dbLog.includes(p)).toBe(false);
         }
+    });
+
+    test("the scheduler runs a template on its cron schedule as a Swarm job; the template stays as Pulumi made it", async () => {
+        const t0 = Date.now();
+        let runs: string[] = [];
+        let logs = "";
+        while (Date.now() - t0 < 150_000) {
+            runs = (await sh(`docker service ls --filter label=swarm-etl.run-of=${NAME}-tick --format '{{.Name}}'`)).split("\n").filter(Boolean);
+            logs = runs.length ? await sh(`for s in ${runs.join(" ")}; do docker service logs --raw $s 2>&1; done`) : "";
+            if (/tick at \d\d:\d\d:\d\d/.test(logs)) break;
+            await new Promise((r) => setTimeout(r, 5000));
+        }
+        expect(logs).toMatch(/tick at \d\d:\d\d:\d\d/);
+        for (const r of runs) expect(r).toMatch(new RegExp(`^${NAME}-tick-\\d{8}t\\d{6}$`));
+        expect(await sh(`docker service inspect ${runs[0]} --format '{{json .Spec.Mode}}'`)).toContain("ReplicatedJob");
+        expect(await sh(`docker service inspect ${NAME}-tick --format '{{.Spec.Mode.Replicated.Replicas}}'`)).toBe("0");
+        figures.push(`scheduler: first run of a * * * * * template ${((Date.now() - t0) / 1000).toFixed(0)} s after the check began`);
+        const preview = await stack.preview({ refresh: true, onOutput: log("pgt-scheduler-preview") });
+        expect(preview.changeSummary.update ?? 0).toBe(0);
+    });
+
+    test("backups: WAL is archived and the first full backup is taken at deploy; a full backup on demand passes check and verify, in a repository on a node without a member", async () => {
+        expect(await sh(`docker service logs --raw ${NAME}-backup-init 2>&1`)).toMatch(/check \(WAL archiving end to end\)[\s\S]*done/);
+        expect(await sh(`docker service ps ${REPO_NAME} --filter desired-state=running --format '{{.Node}}'`)).toBe("mgr1");
+        await psql("CREATE TABLE bk (id int PRIMARY KEY, batch text NOT NULL, payload text NOT NULL)", { user: "etl_writer" });
+        await psql("INSERT INTO bk SELECT g, 'A', md5(g::text) FROM generate_series(1, 1000) g", { user: "etl_writer" });
+        const t0 = Date.now();
+        const out = await schedulerRun(`${NAME}-backup-full`);
+        figures.push(`full backup on demand (scheduler run, check and verify included): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        expect(out).toMatch(/: complete$/m);
+        expect(out).toMatch(/full backup: \d{8}-\d{6}F/);
+        const info = JSON.parse(await repoExec(`pgbackrest --stanza=${NAME} info --output=json`)) as { backup: { type: string }[]; status: { code: number } }[];
+        expect(info[0].status.code).toBe(0);
+        expect(info[0].backup.filter((b) => b.type === "full").length).toBeGreaterThanOrEqual(2);
+    });
+
+    test("restore: a new cluster from the latest backup has identical row counts and checksums; PITR to a restore point has the rows before it and none after", async () => {
+        await psql("INSERT INTO bk SELECT g, 'B', md5(g::text) FROM generate_series(1001, 2000) g", { user: "etl_writer" });
+        await psql("SELECT pg_create_restore_point('mark')");
+        await psql("INSERT INTO bk SELECT g, 'C', md5(g::text) FROM generate_series(2001, 3000) g", { user: "etl_writer" });
+        const segment = await psql("SELECT pg_walfile_name(pg_switch_wal())");
+        await until(async () => (await psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")) >= segment, 120_000, `WAL ${segment} archived`);
+        const source = await checksums(NAME);
+        expect(source.bk).toMatch(/^3000:/);
+        restoring = true;
+        const t0 = Date.now();
+        const up = await stack.up({ onOutput: log("pgt-restore") });
+        expect(up.summary.result).toBe("succeeded");
+        figures.push(`restore into two new clusters (latest; restore point), each with its first own backup: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        expect(await checksums("pgr")).toEqual(source);
+        expect(await psql("SELECT count(*) || ' ' || max(id) || ' ' || string_agg(DISTINCT batch, '' ORDER BY batch) FROM bk", { cluster: "pgp" })).toBe("2000 2000 AB");
+        // The restored clusters archive into stanzas of their own, and took their first backup.
+        for (const c of Object.keys(RESTORED)) {
+            const i = JSON.parse(await repoExec(`pgbackrest --stanza=${c} info --output=json`)) as { backup: unknown[]; status: { code: number } }[];
+            expect(i[0].status.code).toBe(0);
+            expect(i[0].backup.length).toBe(1);
+        }
+        const diff = await schedulerRun(`${NAME}-backup-diff`);
+        expect(diff).toMatch(/diff backup: \d{8}-\d{6}F_\d{8}-\d{6}D/);
+        expect(diff).toMatch(/: complete$/m);
+        restoring = false;
+        const down = await stack.up({ onOutput: log("pgt-restore-down") });
+        expect(down.summary.result).toBe("succeeded");
+        expect(await sh(`docker service ls -q --filter label=swarm-etl.stack=pgr`)).toBe("");
     });
 
     test("drift: a member changed by hand and the router removed by hand are seen by refresh and repaired by up; the data stays", async () => {

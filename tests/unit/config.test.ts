@@ -6,6 +6,9 @@ const KEY = ssh2.utils.generateKeyPairSync("ed25519").private;
 const PUBLIC_KEY = ssh2.utils.generateKeyPairSync("ed25519").public;
 
 /** base64 of an SSH wire blob: each field as a length-prefixed string. */
+/** prod drains the managers and the lab's workers run members: no node is left for the backup repository. */
+const NO_BACKUP = { postgres: { backup: { enabled: false } } };
+
 function wire(...fields: (string | Buffer)[]): string {
     return Buffer.concat(
         fields.flatMap((f) => {
@@ -43,7 +46,7 @@ describe("parseStackConfig", () => {
     });
 
     test("a real cluster profile defaults to VIPs, the ingress mesh and encrypted overlays", () => {
-        const cfg = parseStackConfig(labConfig({ profile: "prod", endpointMode: undefined, publishMode: undefined, encryptOverlays: undefined }));
+        const cfg = parseStackConfig(labConfig({ profile: "prod", endpointMode: undefined, publishMode: undefined, encryptOverlays: undefined, ...NO_BACKUP }));
         expect([cfg.endpointMode, cfg.publishMode, cfg.encryptOverlays]).toEqual(["vip", "ingress", true]);
     });
 
@@ -160,18 +163,18 @@ describe("parseStackConfig", () => {
     });
 
     test("prod with a single manager", () => {
-        const cfg = labConfig({ profile: "prod" });
+        const cfg = labConfig({ profile: "prod", ...NO_BACKUP });
         expect(problems({ ...cfg, managers: (cfg.managers as unknown[]).slice(0, 1) })).toEqual([
             "swarm-etl:managers: prod needs 3 or 5 managers to survive the loss of one, not 1; fix: list 3 or 5 managers (or use the dev profile)",
         ]);
     });
 
     test("profiles: prod drains managers and turns autolock on; lab and dev do neither; explicit values win", () => {
-        const prod = parseStackConfig(labConfig({ profile: "prod" }));
+        const prod = parseStackConfig(labConfig({ profile: "prod", ...NO_BACKUP }));
         expect([prod.autolock, prod.managers.map((m) => m.availability), prod.workers.map((w) => w.availability)]).toEqual([true, ["drain", "drain", "drain"], ["active", "active"]]);
         const lab = parseStackConfig(labConfig());
         expect([lab.autolock, lab.managers.map((m) => m.availability)]).toEqual([false, ["active", "active", "active"]]);
-        const cfg = labConfig({ profile: "prod", autolock: false });
+        const cfg = labConfig({ profile: "prod", autolock: false, ...NO_BACKUP });
         const managers = (cfg.managers as Record<string, unknown>[]).map((m, i) => (i === 0 ? { ...m, availability: "active" } : m));
         const custom = parseStackConfig({ ...cfg, managers });
         expect([custom.autolock, custom.managers.map((m) => m.availability)]).toEqual([false, ["active", "drain", "drain"]]);

@@ -59,6 +59,7 @@ export const LAB_IMAGES = {
     postgres: `198.18.20.2:5000/swarm-etl/postgres@${digest("a")}`,
     "postgres-etcd": `198.18.20.2:5000/swarm-etl/postgres-etcd@${digest("b")}`,
     "postgres-router": `198.18.20.2:5000/swarm-etl/postgres-router@${digest("c")}`,
+    scheduler: `198.18.20.2:5000/swarm-etl/scheduler@${digest("d")}`,
 };
 
 /** A complete, valid lab configuration (the shape `lab/lab.sh up` writes). */

@@ -3,10 +3,12 @@
 // the reconcile job's spec) and the parameter allow-list.
 import * as YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../../config/schema";
-import { resolvePostgresNodes } from "../../components/stacks/postgres/config";
+import { resolveBackupNode, resolvePostgresNodes } from "../../components/stacks/postgres/config";
 import { parameterProblem } from "../../components/stacks/postgres/parameters";
 import { planPostgres, PostgresCluster, PostgresClusterArgs } from "../../components/stacks/postgres/postgresCluster";
 import { dcsEnv, patroniConfig, PostgresPlan, reconcileSpec, routerConfig } from "../../components/stacks/postgres/render";
+import { memberConf, repositoryConf, restoreBootstrap } from "../../components/stacks/postgres/backup";
+import { PgBackupRepository, repositoryProblems } from "../../components/stacks/postgres/backupRepository";
 import { HOST_KEY, installMocks, LAB_IMAGES, labConfig } from "./mocks";
 
 function problems(raw: Record<string, unknown>): string[] {
@@ -40,9 +42,53 @@ describe("the postgres slice of the stack config", () => {
             ],
             failover: { ttl: 10, loopWait: 2, retryTimeout: 4 },
             routerReplicas: 2,
+            backup: { enabled: true, keepRuns: 3, retention: { full: 2, diff: 6 }, schedules: { full: "0 1 * * 0", diff: "0 1 * * 1-6" } },
         });
         const nodes = [...cfg.managers.map((m) => ({ ...m, role: "manager" as const })), ...cfg.workers.map((w) => ({ ...w, role: "worker" as const }))];
         expect(resolvePostgresNodes(cfg.postgres, nodes)).toEqual({ members: ["wkr1", "wkr2"], dcs: ["mgr1", "mgr2", "mgr3"] });
+        // The repository: the first active node without a member, unless a node is labelled for it.
+        expect(resolveBackupNode(cfg.postgres, nodes)).toBe("mgr1");
+        const labelled = nodes.map((n) => (n.name === "mgr3" ? { ...n, labels: { "swarm-etl.backup": "true" } } : n));
+        expect(resolveBackupNode(cfg.postgres, labelled)).toBe("mgr3");
+    });
+
+    test("a backup schedule that is not a cron expression, a repository on a member's node, on a drained node, on no node", () => {
+        const ex = 'fix: e.g. "0 1 * * 0" (Sundays 01:00)';
+        expect(problems(withPostgres({ backup: { schedules: { full: "every sunday", diff: "0 25 * * *" } } }))).toEqual([
+            `swarm-etl:postgres.backup.schedules.full: "every sunday" is not a cron expression of five fields (minute hour day-of-month month day-of-week, UTC); ${ex}`,
+            `swarm-etl:postgres.backup.schedules.diff: "0 25 * * *" is not a cron expression: Constraint error, got value 25 expected range 0-23; ${ex}`,
+        ]);
+        expect(problems(withPostgres({ backup: { schedules: { full: "0 0 1 1 * *" } } }))).toEqual([
+            `swarm-etl:postgres.backup.schedules.full: "0 0 1 1 * *" is not a cron expression of five fields (minute hour day-of-month month day-of-week, UTC); ${ex}`,
+        ]);
+        expect(problems(withPostgres({ backup: { node: "wkr1" } }))).toEqual([
+            "swarm-etl:postgres.backup.node: wkr1 runs a PostgreSQL member: losing it could lose the primary and its backups together; fix: choose a node without a member",
+        ]);
+        expect(problems(withPostgres({ backup: { node: "mgr9" } }))).toEqual(['swarm-etl:postgres.backup.node: "mgr9" is not a node of the stack (nodes: mgr1, mgr2, mgr3, wkr1, wkr2); fix: name one of them']);
+        expect(problems(labConfig({ profile: "prod", postgres: { backup: { node: "mgr2" } } }))).toEqual([
+            'swarm-etl:postgres.backup.node: mgr2 is drained, so the repository could not run there; fix: choose an active node (label it swarm-etl.backup: "true")',
+        ]);
+        expect(problems(labConfig({ profile: "prod" }))).toEqual([
+            "swarm-etl:postgres.backup.node: no node can hold the backup repository (every active node runs a member); fix: add a node labelled swarm-etl.backup=true, set postgres.backup.node, or set postgres.backup.enabled false",
+        ]);
+        expect(problems(withPostgres({ backup: { retention: { full: 0 } } }))).toEqual(["swarm-etl:postgres.backup.retention.full: 0 must be 1 or more; fix: use a number of at least 1"]);
+        expect(problems(withPostgres({ backup: { path: "srv/pgbackrest" } }))).toEqual([
+            'swarm-etl:postgres.backup.path: "srv/pgbackrest" is not an absolute path; fix: e.g. /srv/pgbackrest (a mount on the repository\'s node)',
+        ]);
+    });
+
+    test("a restore from a stanza the repository does not keep, to a timestamp without its zone, to a restore point that is not a name", () => {
+        expect(problems(withPostgres({ restore: { stanza: "other", target: { time: "2026-12-01 12:00" } } }))).toEqual([
+            'swarm-etl:postgres.restore.stanza: "other" is not a stanza of the backup repository (it has pg); fix: name the cluster whose backups to restore',
+            'swarm-etl:postgres.restore.target.time: "2026-12-01 12:00" is not a timestamp with its zone; fix: e.g. "2026-12-01 12:00:00+00"',
+        ]);
+        expect(problems(withPostgres({ restore: { target: { name: "before load" } } }))).toEqual([
+            'swarm-etl:postgres.restore.target.name: "before load" is not a restore point name (letters, digits, _ . -, at most 63); fix: the name given to pg_create_restore_point()',
+        ]);
+        expect(problems(withPostgres({ restore: {}, backup: { enabled: false } }))).toEqual([
+            "swarm-etl:postgres.restore: restores from the backup repository, but postgres.backup.enabled is false; fix: enable backups (the repository), or remove postgres.restore",
+        ]);
+        expect(parseStackConfig(withPostgres({ restore: { target: { time: "2026-12-01 12:00:00+00" } } })).postgres.restore).toEqual({ stanza: "pg", target: { time: "2026-12-01 12:00:00+00" } });
     });
 
     test("postgres disabled needs neither the images nor labelled nodes", () => {
@@ -149,12 +195,13 @@ describe("the postgres slice of the stack config", () => {
             `swarm-etl:images.postgres: is not set, and postgres is enabled; ${fix}`,
             `swarm-etl:images.postgres-etcd: is not set, and postgres is enabled; ${fix}`,
             `swarm-etl:images.postgres-router: is not set, and postgres is enabled; ${fix}`,
+            `swarm-etl:images.scheduler: is not set, and postgres is enabled; ${fix}`,
         ]);
     });
 
     test("an image not pinned by digest: refused in prod, accepted in the lab", () => {
         const images = { ...LAB_IMAGES, postgres: "198.18.20.2:5000/swarm-etl/postgres:15" };
-        expect(problems(labConfig({ profile: "prod", images }))).toEqual([
+        expect(problems(labConfig({ profile: "prod", images, postgres: { backup: { enabled: false } } }))).toEqual([
             'swarm-etl:images.postgres: "198.18.20.2:5000/swarm-etl/postgres:15" is not pinned by digest; fix: use the reference images/build.sh recorded (<registry>/<repo>@sha256:…)',
         ]);
         expect(() => parseStackConfig(labConfig({ images }))).not.toThrow();
@@ -248,6 +295,72 @@ function keysOf(doc: unknown): string[] {
     if (doc && typeof doc === "object") return Object.entries(doc).flatMap(([k, v]) => [k, ...keysOf(v)]);
     return [];
 }
+
+describe("backup and restore arguments", () => {
+    /** What the cluster reads of a repository (its resources are the program test's). */
+    const repo = (stanzas: Record<string, string[]>, node = "mgr1") => ({ name: "pg-backup", node, stanzas: Object.keys(stanzas) }) as unknown as PgBackupRepository;
+
+    test("a repository on a member's node, a repository without the cluster's stanza, a restore from a stanza it lacks, a bad schedule: every problem at once", () => {
+        const args: PostgresClusterArgs = {
+            ...ARGS,
+            backup: { repository: repo({ other: ["other-wkr1"] }, "wkr1"), schedules: { full: "0 1 * * 0", diff: "daily" } },
+            restore: { stanza: "old", target: { name: "x y" } },
+        };
+        expect(() => planPostgres("pg", args)).toThrow(
+            new Error(
+                "PostgresCluster pg: " +
+                    [
+                        "the backup repository's node wkr1 runs a member: losing that node could lose the primary and its backups together; fix: put the repository on a node without a member",
+                        "the backup repository pg-backup keeps no stanza pg (it has other); fix: add pg and its members to the repository's stanzas",
+                        'restore.stanza: "old" is not a stanza of the backup repository (it has other); fix: name the cluster whose backups to restore',
+                        'restore.target.name: "x y" is not a restore point name (letters, digits, _ . -, at most 63); fix: the name given to pg_create_restore_point()',
+                        'backup.schedules.diff: "daily" is not a cron expression of five fields (minute hour day-of-month month day-of-week, UTC); fix: e.g. "0 1 * * 0" (Sundays 01:00)',
+                    ].join("; "),
+            ),
+        );
+        expect(() => planPostgres("pg", { ...ARGS, restore: { stanza: "pg" } })).toThrow("restore needs backup.repository (the repository the stanza is in)");
+        expect(repositoryProblems({ node: "mgr1", stanzas: {}, retention: { full: 0, diff: 1 }, path: "srv" })).toEqual([
+            "retention.full must be a whole number from 1 to 100, got 0",
+            "no stanza: give the clusters whose backups it keeps",
+            'path "srv" is not an absolute path; fix: e.g. /srv/pgbackrest (a mount on mgr1)',
+        ]);
+    });
+
+    test("with backups, Patroni archives every WAL segment to the repository, and a standby reads the archive", () => {
+        const plan = planPostgres("pg", { ...ARGS, backup: { repository: repo({ pg: ["pg-wkr1", "pg-wkr2"] }) } });
+        const doc = YAML.parse(patroniConfig(plan), { version: "1.1" });
+        expect(doc.bootstrap.dcs.postgresql.parameters).toMatchObject({ archive_mode: "on", archive_command: "pgbackrest --stanza=pg archive-push %p", archive_timeout: 60 });
+        expect(doc.postgresql.recovery_conf).toEqual({ restore_command: 'pgbackrest --stanza=pg archive-get %f "%p"' });
+        expect(doc.bootstrap.method).toBeUndefined();
+    });
+
+    test("a restore bootstraps with pgBackRest instead of initdb: to the end of the WAL, a restore point, a timestamp", () => {
+        expect(restoreBootstrap({ stanza: "pg" })).toEqual({
+            method: "pgbackrest",
+            pgbackrest: {
+                command: "swarm-etl-pg-restore pg",
+                keep_existing_recovery_conf: false,
+                recovery_conf: { restore_command: 'pgbackrest --stanza=pg archive-get %f "%p"', recovery_target_action: "promote", recovery_target_timeline: "latest" },
+            },
+        });
+        expect(restoreBootstrap({ stanza: "pg", target: { name: "mark" } }).pgbackrest).toMatchObject({ command: "swarm-etl-pg-restore pg name mark", recovery_conf: { recovery_target_name: "mark" } });
+        expect(restoreBootstrap({ stanza: "pg", target: { time: "2026-12-01 12:00:00+00" } }).pgbackrest).toMatchObject({
+            command: "swarm-etl-pg-restore pg time '2026-12-01 12:00:00+00'",
+            recovery_conf: { recovery_target_time: "2026-12-01 12:00:00+00" },
+        });
+    });
+
+    test("snapshots: the repository's and a member's pgbackrest.conf (TLS both ways, no password)", () => {
+        const repoConf = repositoryConf({ name: "pg-backup", stanzas: { pg: ["pg-wkr1", "pg-wkr2"] }, retention: { full: 2, diff: 6 } });
+        expect(repoConf).toMatchSnapshot("repository pgbackrest.conf");
+        const member = memberConf("pg-backup", "pgr", "pg");
+        expect(member).toMatchSnapshot("member pgbackrest.conf");
+        for (const conf of [repoConf, member]) {
+            expect(conf).toContain("tls-server-auth=pgbackrest=*");
+            expect(conf).not.toMatch(/pass|cipher/i);
+        }
+    });
+});
 
 describe("the renderers (2 members, 3 etcd members)", () => {
     test("snapshots: Patroni's config, HAProxy's config, the reconcile spec, the etcd members' environment", () => {

@@ -23,7 +23,7 @@ describe("index.ts with the lab profile", () => {
         program = await import("../../index");
         await new Promise((r) => (program.nodes as pulumi.Output<unknown>).apply(r));
         // The demo service registers once the swarm's members and its network resolved.
-        for (let i = 0; i < 200 && !(["demo-web", "swarm-wkr2-spec", "pg-reconcile"].every((n) => registered.some((r) => r.name === n))); i++) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 200 && !(["demo-web", "swarm-wkr2-spec", "pg-reconcile", "pg-backup-diff"].every((n) => registered.some((r) => r.name === n))); i++) await new Promise((r) => setTimeout(r, 10));
     });
 
     test("declares the cluster, the data tier and the demo stack, nothing else", () => {
@@ -49,6 +49,18 @@ describe("index.ts with the lab profile", () => {
                 "pulumi-nodejs:dynamic/swarm:Service pg-router",
                 "pulumi-nodejs:dynamic/swarm:Service pg-reconcile",
                 ...hosts.map((h) => `pulumi-nodejs:dynamic/swarm:ImageCheck pg-${h}-images`),
+                // Backups: the scheduler, the repository on mgr1 (no member there), the members'
+                // pgbackrest.conf, the first backup's job and the scheduled templates.
+                "swarm:stacks:Scheduler swarm-etl-scheduler",
+                "pulumi-nodejs:dynamic/swarm:Service swarm-etl-scheduler",
+                "swarm:stacks:PgBackupRepository pg-backup",
+                "pulumi-nodejs:dynamic/swarm:Network pg-backup-net",
+                "pulumi-nodejs:dynamic/swarm:Secret pg-backup-tls",
+                "pulumi-nodejs:dynamic/swarm:Config pg-backup-conf",
+                "pulumi-nodejs:dynamic/swarm:Volume pg-backup-data",
+                "pulumi-nodejs:dynamic/swarm:Service pg-backup",
+                "pulumi-nodejs:dynamic/swarm:Config pg-pgbackrest",
+                ...["init", "full", "diff"].map((k) => `pulumi-nodejs:dynamic/swarm:Service pg-backup-${k}`),
             ].sort(),
         );
     });
@@ -65,13 +77,32 @@ describe("index.ts with the lab profile", () => {
         expect(member.constraints).toContain("node.labels.swarm-etl.postgres==true");
         expect((registered.find((r) => r.name === "pg-wkr1-data")!.inputs.connection as { name: string }).name).toBe("wkr1");
         for (const s of registered.filter((r) => r.type.endsWith(":Secret"))) {
-            expect(s.inputs.generate).toEqual({ bytes: 32 });
+            // Passwords, and the backup repository's TLS identity (for every host that speaks to it).
+            expect(s.inputs.generate).toEqual(s.name === "pg-backup-tls" ? { tls: { commonName: "pgbackrest", dnsNames: ["pg-backup", "pg-wkr1", "pg-wkr2"] } } : { bytes: 32 });
             expect(s.inputs.data).toBeUndefined();
         }
         const patroni = registered.find((r) => r.name === "pg-patroni")!.inputs.data as string;
         expect(patroni).toContain("password_file: /run/secrets/pg-superuser");
         expect(patroni).not.toMatch(/\bpassword: /);
         expect(patroni).toContain("synchronous_mode: true");
+    });
+
+    test("backups: the repository on mgr1 with its volume, the members archive to it over TLS, the templates on the scheduler's labels", () => {
+        const repo = registered.find((r) => r.name === "pg-backup" && r.type.endsWith(":Service"))!.inputs;
+        expect(repo).toMatchObject({ command: ["pgbackrest", "server"], mounts: [{ type: "volume", source: "pg-backup-data", target: "/var/lib/pgbackrest" }] });
+        expect((registered.find((r) => r.name === "pg-backup-data")!.inputs.connection as { name: string }).name).toBe("mgr1");
+        const member = registered.find((r) => r.name === "pg-wkr1")!.inputs;
+        expect((member.secrets as { target: string }[]).map((x) => x.target)).toContain("pg-backup-tls");
+        expect((member.configs as { target: string }[]).map((x) => x.target)).toEqual(["/etc/patroni/patroni.yml", "/etc/pgbackrest/pgbackrest.conf"]);
+        expect(registered.find((r) => r.name === "pg-patroni")!.inputs.data as string).toContain("archive_command: pgbackrest --stanza=pg archive-push %p");
+        const full = registered.find((r) => r.name === "pg-backup-full")!.inputs;
+        expect(full).toMatchObject({ replicas: 0, command: ["swarm-etl-pg-backup", "full"], env: { PGBACKREST_STANZA: "pg" }, labels: { "swarm-etl.schedule": "0 1 * * 0", "swarm-etl.schedule.keep": "3" } });
+        expect(registered.find((r) => r.name === "pg-backup-diff")!.inputs.labels).toMatchObject({ "swarm-etl.schedule": "0 1 * * 1-6" });
+        expect(registered.find((r) => r.name === "pg-backup-init")!.inputs).toMatchObject({ mode: "replicated-job", command: ["swarm-etl-pg-backup", "init"] });
+        const sched = registered.find((r) => r.name === "swarm-etl-scheduler" && r.type.endsWith(":Service"))!.inputs;
+        expect(sched).toMatchObject({ image: LAB_IMAGES.scheduler, constraints: ["node.role==manager"], mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] });
+        expect(sched.networks).toBeUndefined();
+        expect(sched.ports).toBeUndefined();
     });
 
     test("every node checks the images it may run before any data-tier service is declared to change", () => {

@@ -1,12 +1,13 @@
 // The pure parts of swarm:Secret and swarm:Config: naming by the data's hash, check() failures,
 // diff decisions (replace vs update in place), outputs without the data, and the in-use error.
 import { PROVIDER_VERSION } from "../../providers/swarm/common";
-import { randomBytes } from "crypto";
+import { createPrivateKey, randomBytes, X509Certificate } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import {
     checkVersioned,
     dataHash,
+    generatedValue,
     diffVersioned,
     inUseMessage,
     outputsFromLive,
@@ -147,6 +148,44 @@ describe("outputs", () => {
         const cfg = outputsOf("config", inputs, "c1");
         const liveCfg = { ID: "c1", Version: { Index: 3 }, Spec: { Name: "app-token-2cf24dba5f", Data: Buffer.from("changed").toString("base64") } };
         expect(outputsFromLive("config", cfg, liveCfg).dataHash).toBe(dataHash("changed"));
+    });
+});
+
+describe("generated TLS identities", () => {
+    const { data: _data, ...base } = inputs;
+    const spec = { commonName: "pgbackrest", dnsNames: ["pg-backup", "pg-wkr1"] };
+    const gen: VersionedInputs = { ...base, generate: { tls: spec } };
+
+    test("a self-signed certificate for exactly those names, valid 10 years, with its key, that verifies itself", () => {
+        const pem = generatedValue({ tls: spec });
+        const cert = new X509Certificate(pem);
+        expect(cert.subject).toBe("CN=pgbackrest");
+        expect(cert.subjectAltName).toBe("DNS:pg-backup, DNS:pg-wkr1");
+        expect(cert.verify(cert.publicKey)).toBe(true);
+        const years = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / (365.25 * 86_400_000);
+        expect(years).toBeGreaterThan(9.9);
+        const key = createPrivateKey(pem);
+        expect(cert.checkPrivateKey(key)).toBe(true);
+        // A fresh key every time.
+        expect(new X509Certificate(generatedValue({ tls: spec })).fingerprint256).not.toBe(cert.fingerprint256);
+    });
+
+    test("a valid spec passes; a bad common name, no names, a name that is not a DNS name, a bad validity fail with the value", () => {
+        expect(checkVersioned("secret", {}, gen)).toEqual([]);
+        expect(checkVersioned("secret", {}, { ...gen, generate: { tls: { commonName: "a b", dnsNames: [], days: 0 } } }).map((f) => f.reason)).toEqual([
+            'generate.tls.commonName must be a name of letters, digits and - _ . (at most 64), got "a b"',
+            "generate.tls.dnsNames must list the host names the certificate serves, got []",
+            "generate.tls.days must be a whole number of days from 1 to 36500, got 0",
+        ]);
+        expect(checkVersioned("secret", {}, { ...gen, generate: { tls: { commonName: "x", dnsNames: ["pg_wkr1"] } } }).map((f) => f.reason)).toEqual([
+            'generate.tls.dnsNames: "pg_wkr1" is not a DNS name; fix: use the service name clients connect to',
+        ]);
+    });
+
+    test("a new name list replaces the identity; the same spec keeps it", () => {
+        const outs = outputsOf("secret", gen, "sid3", "PEM");
+        expect(diffVersioned("secret", outs, gen).changes).toBe(false);
+        expect(diffVersioned("secret", outs, { ...gen, generate: { tls: { ...spec, dnsNames: [...spec.dnsNames, "pgr-wkr1"] } } }).replaces).toEqual(["generate"]);
     });
 });
 

@@ -2,12 +2,18 @@
 // the rest of the config (nodes, labels, images) are reported by the stack schema through
 // `postgresStackProblems`, with the same messages the component gives (validate.ts).
 import { z } from "zod";
+import { SCHEDULER_IMAGE } from "../scheduler/labels";
+import { cronProblem, DEFAULT_RETENTION, DEFAULT_SCHEDULES, restoreProblems } from "./backup";
 import { DatabaseSpec, DEFAULT_FAILOVER } from "./render";
 import { postgresProblems } from "./validate";
 
 /** The label a node needs to run a member / an etcd member. */
 export const MEMBER_LABEL = "swarm-etl.postgres";
 export const DCS_LABEL = "swarm-etl.etcd";
+/** The label of the node that holds the backup repository. */
+export const BACKUP_LABEL = "swarm-etl.backup";
+/** The stack's cluster (and its stanza in the repository). */
+export const CLUSTER_NAME = "pg";
 /** The images the stack deploys, by their name in `swarm-etl:images` (images/build.sh writes them). */
 export const POSTGRES_IMAGES = { postgres: "postgres", etcd: "postgres-etcd", router: "postgres-router" } as const;
 
@@ -62,6 +68,35 @@ export const postgresConfigSchema = z.strictObject({
         .default(DEFAULT_FAILOVER),
     /** Router tasks. @default - 2 */
     routerReplicas: z.number().int().min(1).max(9).default(2),
+    /** WAL archiving and scheduled backups (pgBackRest), to a repository on a node without a member. */
+    backup: z
+        .strictObject({
+            /** @default - true */
+            enabled: z.boolean().default(true),
+            /** The repository's node. @default - the node labelled swarm-etl.backup=true, else the first active node that runs no member */
+            node: nodeName.optional(),
+            /** A host path on that node (an NFS or SAN mount) instead of a local volume. @default - a local volume */
+            path: z.string().optional(),
+            /** Cron (five fields, UTC). @default - full "0 1 * * 0", diff "0 1 * * 1-6" */
+            schedules: z.strictObject({ full: z.string().default(DEFAULT_SCHEDULES.full), diff: z.string().default(DEFAULT_SCHEDULES.diff) }).default(DEFAULT_SCHEDULES),
+            /** Backups kept. @default - 2 full, 6 differential */
+            retention: z.strictObject({ full: z.number().int().min(1).max(100).default(DEFAULT_RETENTION.full), diff: z.number().int().min(1).max(400).default(DEFAULT_RETENTION.diff) }).default(DEFAULT_RETENTION),
+            /** Finished runs of each schedule kept, with their logs. @default - 3 */
+            keepRuns: z.number().int().min(1).max(50).default(3),
+        })
+        .default({ enabled: true, schedules: DEFAULT_SCHEDULES, retention: DEFAULT_RETENTION, keepRuns: 3 }),
+    /**
+     * Bootstrap the cluster from the repository's backups instead of initdb (a new or wiped cluster
+     * only; docs/postgres.md, "Restore"). @default - none
+     */
+    restore: z
+        .strictObject({
+            /** @default - "pg" (this stack's cluster) */
+            stanza: z.string().default(CLUSTER_NAME),
+            /** @default - the end of the archived WAL */
+            target: z.union([z.strictObject({ time: z.string() }), z.strictObject({ name: z.string() })]).optional(),
+        })
+        .optional(),
 });
 
 export type PostgresConfig = z.output<typeof postgresConfigSchema>;
@@ -80,6 +115,15 @@ export function resolvePostgresNodes(pg: PostgresConfig, nodes: readonly NodeVie
     const active = nodes.filter((n) => n.availability !== "drain").map((n) => n.name);
     const dcsDefault = labelled(DCS_LABEL).length ? labelled(DCS_LABEL) : active.slice(0, active.length >= 3 ? 3 : 1);
     return { members: pg.members ?? labelled(MEMBER_LABEL), dcs: pg.dcs ?? dcsDefault };
+}
+
+/** The repository's node with its default applied (undefined: none fits). */
+export function resolveBackupNode(pg: PostgresConfig, nodes: readonly NodeView[]): string | undefined {
+    if (pg.backup.node) return pg.backup.node;
+    const labelled = nodes.find((n) => n.labels[BACKUP_LABEL] === "true");
+    if (labelled) return labelled.name;
+    const members = new Set(resolvePostgresNodes(pg, nodes).members);
+    return nodes.find((n) => n.availability !== "drain" && !members.has(n.name))?.name;
 }
 
 /** Every problem of the slice that needs the rest of the config, as `[path under postgres, message]`. */
@@ -105,7 +149,23 @@ export function postgresStackProblems(pg: PostgresConfig, nodes: readonly NodeVi
         });
     needLabel(members, "members", MEMBER_LABEL);
     if (pg.dcs !== undefined || nodes.some((n) => n.labels[DCS_LABEL] === "true")) needLabel(dcs, "dcs", DCS_LABEL);
-    for (const img of Object.values(POSTGRES_IMAGES)) {
+    if (pg.backup.enabled) {
+        const node = resolveBackupNode(pg, nodes);
+        if (!node) out.push([["backup", "node"], `no node can hold the backup repository (every active node runs a member); fix: add a node labelled ${BACKUP_LABEL}=true, set postgres.backup.node, or set postgres.backup.enabled false`]);
+        else if (!byName.has(node)) out.push([["backup", "node"], `${JSON.stringify(node)} is not a node of the stack (nodes: ${nodes.map((n) => n.name).join(", ")}); fix: name one of them`]);
+        else if (members.includes(node)) out.push([["backup", "node"], `${node} runs a PostgreSQL member: losing it could lose the primary and its backups together; fix: choose a node without a member`]);
+        else if (byName.get(node)!.availability === "drain") out.push([["backup", "node"], `${node} is drained, so the repository could not run there; fix: choose an active node (label it ${BACKUP_LABEL}: "true")`]);
+        if (pg.backup.path !== undefined && !pg.backup.path.startsWith("/")) out.push([["backup", "path"], `${JSON.stringify(pg.backup.path)} is not an absolute path; fix: e.g. /srv/pgbackrest (a mount on the repository's node)`]);
+        for (const kind of ["full", "diff"] as const) {
+            const why = cronProblem(pg.backup.schedules[kind]);
+            if (why) out.push([["backup", "schedules", kind], why]);
+        }
+    }
+    if (pg.restore) {
+        if (!pg.backup.enabled) out.push([["restore"], `restores from the backup repository, but postgres.backup.enabled is false; fix: enable backups (the repository), or remove postgres.restore`]);
+        for (const [path, msg] of restoreProblems(pg.restore, [CLUSTER_NAME])) out.push([path.split("."), msg]);
+    }
+    for (const img of [...Object.values(POSTGRES_IMAGES), ...(pg.backup.enabled ? [SCHEDULER_IMAGE] : [])]) {
         const ref = images[img];
         if (!ref) out.push([["images", img], `is not set, and postgres is enabled; fix: run \`images/build.sh --registry <registry> --via <manager> --stack <stack>\` (the lab: \`images/build.sh --lab\`), which records it`]);
         else if (profile !== "lab" && !/@sha256:[0-9a-f]{64}$/.test(ref)) out.push([["images", img], `${JSON.stringify(ref)} is not pinned by digest; fix: use the reference images/build.sh recorded (<registry>/<repo>@sha256:…)`]);

@@ -7,6 +7,9 @@
 // grants. Every password is a generated Swarm secret: no input, output or state holds one.
 import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, ImageCheck, Network, Secret, Service, Volume } from "../../../providers/swarm";
+import { scheduledJobLabels } from "../scheduler/labels";
+import { BACKREST_CONF, BackupSchedules, cronProblem, DEFAULT_SCHEDULES, memberConf, RestoreSpec, restoreProblems } from "./backup";
+import type { PgBackupRepository } from "./backupRepository";
 import type { ParameterValue } from "./parameters";
 import {
     DATA_DIR,
@@ -74,11 +77,24 @@ export interface PostgresClusterArgs {
     readonly endpointMode?: "vip" | "dnsrr";
     /** Encrypt the overlay network. @default - true */
     readonly encrypted?: boolean;
+    /** WAL archiving and scheduled backups into a pgBackRest repository (stanza: the cluster's name). @default - none */
+    readonly backup?: BackupArgs;
+    /** Bootstrap from a stanza's backups instead of initdb (a new cluster only). @default - initdb */
+    readonly restore?: RestoreSpec;
+}
+
+export interface BackupArgs {
+    /** The repository; it must keep a stanza named like this cluster, with these members. */
+    readonly repository: PgBackupRepository;
+    /** @default - full Sundays 01:00 UTC, differential the other days at 01:00 */
+    readonly schedules?: BackupSchedules;
+    /** Finished runs of each schedule kept (with their logs). @default - 3 */
+    readonly keepRuns?: number;
 }
 
 /** The validated plan; throws with every problem at once. */
 export function planPostgres(name: string, args: PostgresClusterArgs): PostgresPlan {
-    const problems = validatePostgresArgs(args, Object.keys(args.nodeConnections));
+    const problems = [...validatePostgresArgs(args, Object.keys(args.nodeConnections)), ...backupArgProblems(name, args)];
     if (problems.length) throw new Error(`PostgresCluster ${name}: ${problems.join("; ")}`);
     return {
         name,
@@ -90,7 +106,26 @@ export function planPostgres(name: string, args: PostgresClusterArgs): PostgresP
         roles: args.roles ?? [],
         failover: args.failover ?? DEFAULT_FAILOVER,
         primary: args.primary,
+        backupRepository: args.backup?.repository.name,
+        restore: args.restore,
     };
+}
+
+/** Problems of the backup and restore arguments against the repository. */
+export function backupArgProblems(name: string, args: Pick<PostgresClusterArgs, "backup" | "restore" | "members">): string[] {
+    const out: string[] = [];
+    const repo = args.backup?.repository;
+    if (args.restore && !repo) out.push("restore needs backup.repository (the repository the stanza is in)");
+    if (!repo) return out;
+    if (args.members.includes(repo.node)) out.push(`the backup repository's node ${repo.node} runs a member: losing that node could lose the primary and its backups together; fix: put the repository on a node without a member`);
+    if (!repo.stanzas.includes(name)) out.push(`the backup repository ${repo.name} keeps no stanza ${name} (it has ${repo.stanzas.join(", ")}); fix: add ${name} and its members to the repository's stanzas`);
+    if (args.restore) out.push(...restoreProblems(args.restore, repo.stanzas).map(([path, msg]) => `${path}: ${msg}`));
+    for (const kind of ["full", "diff"] as const) {
+        const expr = args.backup?.schedules?.[kind];
+        const why = expr === undefined ? undefined : cronProblem(expr);
+        if (why) out.push(`backup.schedules.${kind}: ${why}`);
+    }
+    return out;
 }
 
 export class PostgresCluster extends pulumi.ComponentResource {
@@ -99,6 +134,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
     public readonly dcs: Service[];
     public readonly router: Service;
     public readonly reconcile: Service;
+    /** Scheduled backup templates (full, diff) and the first backup's job, with backups on. */
+    public readonly backupTemplates: Record<"full" | "diff", Service> | undefined;
+    public readonly backupInit: Service | undefined;
     /** The network clients attach to (attachable). */
     public readonly networkName: pulumi.Output<string>;
     /** `host:port` of the primary, through the router. */
@@ -138,6 +176,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const patroni = new Config(n.patroniConfig, { ...conn, name: n.patroniConfig, data: patroniConfig(plan), labels }, childOpts);
         const patroniMount = { configId: patroni.configId, configName: patroni.configName, target: "/etc/patroni/patroni.yml", uid: PG_UID, gid: PG_UID, mode: 0o440 };
         const net = [this.network.networkId];
+        const repo = args.backup?.repository;
+        const backrest = repo ? new Config(n.backrestConfig, { ...conn, name: n.backrestConfig, data: memberConf(repo.name, name, args.restore?.stanza), labels }, childOpts) : undefined;
+        const backrestMount = backrest ? [{ configId: backrest.configId, configName: backrest.configName, target: BACKREST_CONF, uid: PG_UID, gid: PG_UID, mode: 0o440 }] : [];
         const limits = (cpus: number, memory: string) => ({ limits: { cpus, memory } });
 
         // 1. The DCS: one etcd service per node, each with its own volume.
@@ -178,12 +219,12 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     name: n.member(node),
                     image: args.images.postgres,
                     env: memberEnv(plan, node),
-                    networks: net,
+                    networks: repo ? [...net, repo.network.networkId] : net,
                     endpointMode,
                     constraints: [vol.constraint, ...labelConstraint(args.memberLabel)],
                     mounts: [{ type: "volume", source: n.memberVolume(node), target: DATA_DIR }],
-                    secrets: systemSecrets.map(mountSecret),
-                    configs: [patroniMount],
+                    secrets: [...systemSecrets.map(mountSecret), ...(repo ? [repo.secretRef()] : [])],
+                    configs: [patroniMount, ...backrestMount],
                     healthcheck: { test: ["CMD", "swarm-etl-pg-health", "/health"], interval: "5s", timeout: "4s", retries: 3, startPeriod: "120s" },
                     restartPolicy: { condition: "any", delay: "2s" },
                     resources: limits(1, "1G"),
@@ -240,6 +281,39 @@ export class PostgresCluster extends pulumi.ComponentResource {
             },
             pulumi.mergeOptions(serviceOpts, { dependsOn: [...this.members, this.router] }),
         );
+
+        // 5. Backups: the first one at deploy, then full and differential ones on their schedules
+        //    (templates the scheduler runs as Swarm jobs), on the repository's node.
+        if (repo) {
+            const schedules = args.backup?.schedules ?? DEFAULT_SCHEDULES;
+            const job = (kind: string) => ({
+                ...conn,
+                image: args.images.postgres,
+                command: ["swarm-etl-pg-backup", kind],
+                env: { PGBACKREST_STANZA: name },
+                networks: [this.network.networkId, repo.network.networkId],
+                endpointMode,
+                constraints: [repo.constraint],
+                mounts: [repo.mount],
+                secrets: [repo.secretRef()],
+                configs: [repo.configRef()],
+                restartPolicy: { condition: "on-failure" as const, delay: "30s", maxAttempts: 2 },
+                resources: limits(1, "512M"),
+            });
+            const after = pulumi.mergeOptions(serviceOpts, { dependsOn: [this.reconcile, repo.service] });
+            this.backupInit = new Service(
+                n.backupJob("init"),
+                { ...job("init"), name: n.backupJob("init"), mode: "replicated-job", replicas: 1, labels: { ...labels, "swarm-etl.role": "backup" }, convergeTimeoutSeconds: 900 },
+                after,
+            );
+            const template = (kind: "full" | "diff") =>
+                new Service(
+                    n.backupJob(kind),
+                    { ...job(kind), name: n.backupJob(kind), replicas: 0, labels: { ...labels, ...scheduledJobLabels(schedules[kind], args.backup?.keepRuns ?? 3), "swarm-etl.stateful": "false" } },
+                    after,
+                );
+            this.backupTemplates = { full: template("full"), diff: template("diff") };
+        }
 
         this.networkName = this.network.name;
         this.primaryEndpoint = `${n.router}:5432`;

@@ -3,14 +3,14 @@
 // No password is in any of them: each names the Swarm secret file that holds it.
 import * as YAML from "yaml";
 import type { ParameterValue } from "./parameters";
+import { DATA_DIR, PG_UID, SECRETS_DIR } from "./paths";
+export { DATA_DIR, PG_UID, SECRETS_DIR };
+import { archiveParameters, RestoreSpec, restoreBootstrap, restoreCommand } from "./backup";
 
-export const PG_UID = "999";
 export const PG_PORT = 5432;
 export const REPLICA_PORT = 5433;
 export const PATRONI_PORT = 8008;
 export const ROUTER_HEALTH_PORT = 8404;
-export const DATA_DIR = "/var/lib/postgresql/data";
-export const SECRETS_DIR = "/run/secrets";
 
 export interface GrantSpec {
     readonly database: string;
@@ -55,6 +55,10 @@ export interface PostgresPlan {
     readonly failover: FailoverTiming;
     /** Node name of the member that should be primary (switchover on change). */
     readonly primary?: string;
+    /** WAL archiving and backups to this pgBackRest repository (service name), stanza = name. */
+    readonly backupRepository?: string;
+    /** Bootstrap from backups (instead of initdb). */
+    readonly restore?: RestoreSpec;
 }
 
 /** Service and object names, derived from the component's name. */
@@ -69,6 +73,9 @@ export const names = (name: string) => ({
     patroniConfig: `${name}-patroni`,
     routerConfig: `${name}-router`,
     reconcileConfig: `${name}-reconcile`,
+    backrestConfig: `${name}-pgbackrest`,
+    /** The backup job (init) and the scheduled templates (full, diff). */
+    backupJob: (kind: string) => `${name}-backup-${kind}`,
     /** Secret names: superuser, replication, rewind, the REST API, and one per login role. */
     secret: (what: string) => `${name}-${what}`,
 });
@@ -103,6 +110,7 @@ export function patroniConfig(plan: PostgresPlan): string {
         bootstrap: {
             dcs: dcsSettings(plan),
             initdb: [{ encoding: "UTF8" }, { locale: "C.UTF-8" }, "data-checksums"],
+            ...(plan.restore ? restoreBootstrap(plan.restore) : {}),
         },
         postgresql: {
             listen: `0.0.0.0:${PG_PORT}`,
@@ -122,6 +130,8 @@ export function patroniConfig(plan: PostgresPlan): string {
                 "host all all 0.0.0.0/0 scram-sha-256",
             ],
             use_unix_socket: true,
+            // A replica that fell behind its primary's WAL catches up from the archive.
+            ...(plan.backupRepository ? { recovery_conf: { restore_command: restoreCommand(plan.name) } } : {}),
             remove_data_directory_on_rewind_failure: true,
             remove_data_directory_on_diverged_timelines: true,
         },
@@ -144,7 +154,15 @@ export function dcsSettings(plan: PostgresPlan) {
         postgresql: {
             use_pg_rewind: true,
             use_slots: true,
-            parameters: { wal_level: "replica", hot_standby: "on", wal_log_hints: "on", max_wal_senders: 10, max_replication_slots: 10, ...plan.parameters },
+            parameters: {
+                wal_level: "replica",
+                hot_standby: "on",
+                wal_log_hints: "on",
+                max_wal_senders: 10,
+                max_replication_slots: 10,
+                ...(plan.backupRepository ? archiveParameters(plan.name) : {}),
+                ...plan.parameters,
+            },
         },
     };
 }

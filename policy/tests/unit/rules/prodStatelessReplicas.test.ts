@@ -16,6 +16,11 @@ describe("prod-stateless-replicas", () => {
         expect(await checkResource(prod, TYPES.service, service({ replicas: 0 }))).toEqual({ violations: [] });
     });
 
+    test("a singleton (the scheduler: it must never run twice) runs 1 replica; without the label it is flagged", async () => {
+        expect(await checkResource(prod, TYPES.service, service({ replicas: 1, labels: { "swarm-etl.singleton": "true" } }))).toEqual({ violations: [] });
+        expect((await checkResource(prod, TYPES.service, service({ replicas: 1, labels: { "swarm-etl.singleton": "false" } }))).violations).toHaveLength(1);
+    });
+
     test("non-compliant: a stateless service left at the default single replica", async () => {
         const { violations } = await checkResource(prod, TYPES.service, service({ replicas: undefined }));
         expect(violations).toEqual([

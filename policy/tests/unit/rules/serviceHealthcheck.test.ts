@@ -36,4 +36,11 @@ describe("service-healthcheck", () => {
         expect(await checkResource(rule, TYPES.service, service({ healthcheck: UNKNOWN.object }))).toEqual({ violations: [] });
         expect(await checkResource(rule, TYPES.service, service({ mode: UNKNOWN.string, healthcheck: undefined }))).toEqual({ violations: [] });
     });
+
+    test("a scheduled template (0 replicas, swarm-etl.schedule) runs only as jobs: no healthcheck needed; 0 replicas without a schedule still needs one", async () => {
+        const template = service({ replicas: 0, healthcheck: undefined, labels: { "swarm-etl.schedule": "0 1 * * 0" } });
+        expect(await checkResource(rule, TYPES.service, template)).toEqual({ violations: [] });
+        expect((await checkResource(rule, TYPES.service, { ...template, labels: {} })).violations).toHaveLength(1);
+        expect((await checkResource(rule, TYPES.service, { ...template, replicas: 1 })).violations).toHaveLength(1);
+    });
 });

@@ -1,0 +1,118 @@
+// PgBackupRepository: pgBackRest's repository host on the swarm. One service (pgBackRest's TLS
+// server) on a node that runs no PostgreSQL member, so losing the primary's node never loses the
+// backups; the repository is a local volume there (the lab), or a host path (an NFS or SAN mount on
+// real clusters). Members push WAL to it and restores read from it over TLS; the backup jobs run
+// beside it, on the same node, with the same volume. It keeps any number of stanzas (one per
+// cluster), so a cluster can be restored into a new one from here.
+import * as pulumi from "@pulumi/pulumi";
+import { Config, HostConnection, MountSpec, Network, Secret, Service, Volume } from "../../../providers/swarm";
+import { BACKREST_CONF, BACKREST_PORT, DEFAULT_RETENTION, REPO_PATH, repoNames, repositoryConf, RepositoryPlan, Retention, TLS_CN, tlsDnsNames } from "./backup";
+import { PG_UID } from "./paths";
+
+export interface PgBackupRepositoryArgs {
+    /** A manager of the swarm (through the bastion). */
+    readonly connection: HostConnection;
+    readonly privateKey: pulumi.Input<string>;
+    /** The repository node's own connection (its volume is made there). */
+    readonly nodeConnection: HostConnection;
+    /** The repository's node: one that runs no member. */
+    readonly node: string;
+    /** The PostgreSQL image (it carries pgBackRest). */
+    readonly image: pulumi.Input<string>;
+    /** The member hosts (service names) of each stanza it keeps, by stanza (the cluster's name). */
+    readonly stanzas: Readonly<Record<string, readonly string[]>>;
+    /** @default - 2 full backups, 6 differential */
+    readonly retention?: Retention;
+    /** A host path on the node (e.g. an NFS mount) instead of a local volume. @default - a local volume */
+    readonly path?: string;
+    /** Node label the repository's node carries (an extra constraint `node.labels.<label>==true`). @default - none: the volume's node pins it */
+    readonly nodeLabel?: string;
+    /** vip needs IPVS; the lab uses dnsrr. @default - vip */
+    readonly endpointMode?: "vip" | "dnsrr";
+    /** Encrypt the overlay network. @default - true */
+    readonly encrypted?: boolean;
+}
+
+export class PgBackupRepository extends pulumi.ComponentResource {
+    public readonly name: string;
+    public readonly node: string;
+    public readonly stanzas: readonly string[];
+    public readonly network: Network;
+    /** The generated TLS identity (certificate and key) every side mounts. */
+    public readonly tls: Secret;
+    /** The repository host's pgbackrest.conf (the backup jobs mount it too). */
+    public readonly config: Config;
+    public readonly service: Service;
+    /** Pins a service to the repository's node. */
+    public readonly constraint: pulumi.Output<string>;
+    /** The repository's storage, for the jobs that run beside it. */
+    public readonly mount: MountSpec;
+
+    constructor(name: string, args: PgBackupRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarm:stacks:PgBackupRepository", name, {}, opts);
+        const plan: RepositoryPlan = { name, stanzas: args.stanzas, retention: args.retention ?? DEFAULT_RETENTION };
+        const problems = repositoryProblems(args);
+        if (problems.length) throw new Error(`PgBackupRepository ${name}: ${problems.join("; ")}`);
+        const r = repoNames(name);
+        const conn = { connection: args.connection, privateKey: pulumi.secret(args.privateKey) };
+        const childOpts = { parent: this, dependsOn: opts?.dependsOn };
+        const labels = { "swarm-etl.stack": name };
+        this.name = name;
+        this.node = args.node;
+        this.stanzas = Object.keys(args.stanzas);
+
+        this.network = new Network(r.network, { ...conn, name: r.network, attachable: true, encrypted: args.encrypted ?? true, labels: { ...labels, "swarm-etl.data": "true" } }, childOpts);
+        this.tls = new Secret(r.tls, { ...conn, name: r.tls, generate: { tls: { commonName: TLS_CN, dnsNames: tlsDnsNames(plan) } }, labels }, childOpts);
+        this.config = new Config(r.config, { ...conn, name: r.config, data: repositoryConf(plan), labels }, childOpts);
+        if (args.path) {
+            this.constraint = pulumi.output(`node.hostname==${args.node}`);
+            this.mount = { type: "bind", source: args.path, target: REPO_PATH };
+        } else {
+            const vol = new Volume(r.volume, { connection: args.nodeConnection, privateKey: conn.privateKey, name: r.volume, labels }, childOpts);
+            this.constraint = vol.constraint;
+            this.mount = { type: "volume", source: r.volume, target: REPO_PATH };
+        }
+        this.service = new Service(
+            r.service,
+            {
+                ...conn,
+                name: r.service,
+                image: args.image,
+                command: ["pgbackrest", "server"],
+                networks: [this.network.networkId],
+                endpointMode: args.endpointMode ?? "vip",
+                constraints: [this.constraint, ...(args.nodeLabel ? [`node.labels.${args.nodeLabel}==true`] : [])],
+                mounts: [this.mount],
+                secrets: [this.secretRef()],
+                configs: [this.configRef()],
+                healthcheck: { test: `bash -c '</dev/tcp/127.0.0.1/${BACKREST_PORT}'`, interval: "10s", timeout: "3s", retries: 3, startPeriod: "10s" },
+                restartPolicy: { condition: "any", delay: "2s" },
+                resources: { limits: { cpus: 1, memory: "512M" } },
+                stopGracePeriod: "30s",
+                labels: { ...labels, "swarm-etl.role": "backup-repository", "swarm-etl.stateful": "true" },
+            },
+            childOpts,
+        );
+        this.registerOutputs({ node: this.node, stanzas: this.stanzas });
+    }
+
+    /** The identity, mounted for uid 999 (postgres) read-only. */
+    secretRef() {
+        return { secretId: this.tls.secretId, secretName: this.tls.secretName, target: repoNames(this.name).tls, uid: PG_UID, gid: PG_UID, mode: 0o400 };
+    }
+
+    configRef() {
+        return { configId: this.config.configId, configName: this.config.configName, target: BACKREST_CONF, uid: PG_UID, gid: PG_UID, mode: 0o440 };
+    }
+}
+
+/** Problems of the repository's arguments, each with its fix. */
+export function repositoryProblems(args: Pick<PgBackupRepositoryArgs, "node" | "stanzas" | "retention" | "path">): string[] {
+    const out: string[] = [];
+    const retention = args.retention ?? DEFAULT_RETENTION;
+    if (!Number.isInteger(retention.full) || retention.full < 1 || retention.full > 100) out.push(`retention.full must be a whole number from 1 to 100, got ${JSON.stringify(retention.full)}`);
+    if (!Number.isInteger(retention.diff) || retention.diff < 1 || retention.diff > 400) out.push(`retention.diff must be a whole number from 1 to 400, got ${JSON.stringify(retention.diff)}`);
+    if (Object.keys(args.stanzas).length === 0) out.push("no stanza: give the clusters whose backups it keeps");
+    if (args.path !== undefined && !/^\/[^\0]*$/.test(args.path)) out.push(`path ${JSON.stringify(args.path)} is not an absolute path; fix: e.g. /srv/pgbackrest (a mount on ${args.node})`);
+    return out;
+}
