@@ -327,17 +327,21 @@ describe("PostgresCluster on the lab: Patroni members on the workers, etcd on th
         expect(await psql("SELECT rolsuper::text || rolcreaterole::text || rolcreatedb::text FROM pg_roles WHERE rolname = 'etl_writer'")).toBe("falsefalsefalse");
     });
 
-    test("no password is in the state, a service spec or a log", async () => {
+    test("no password (and not the backup repository's TLS key) is in the state, a service spec or a log", async () => {
         const passwords = await Promise.all(CLIENT_SECRETS.map((w) => sh(`docker exec ${CLIENT} cat /run/secrets/${NAME}-${w}`)));
         for (const p of passwords) expect(p).toMatch(/^[A-Za-z0-9_-]{43}$/);
         const backend = requiredEnv("PULUMI_BACKEND_URL").replace(/^file:\/\//, "");
         const state = fs.readFileSync(path.join(backend, ".pulumi/stacks/swarm-etl-tests", `${NAME}.json`), "utf8");
         expect(state).toContain(`${NAME}-superuser`); // the right file
-        const specs = await sh(`docker service inspect $(docker service ls -q --filter label=swarm-etl.stack=${NAME}) ${NAME}-client`);
-        const logs = await sh(`for s in $(docker service ls -q --filter label=swarm-etl.stack=${NAME}); do docker service logs --raw $s 2>&1; done`);
+        const specs = await sh(`docker service inspect $(docker service ls -q --filter label=swarm-etl.stack=${NAME}) ${NAME}-client ${REPO_NAME} ${SCHEDULER}`);
+        const logs = await sh(`for s in $(docker service ls -q --filter label=swarm-etl.stack=${NAME}) ${REPO_NAME} ${SCHEDULER}; do docker service logs --raw $s 2>&1; done`);
         expect(logs.length).toBeGreaterThan(0);
         const dbLog = await sh(`docker exec $(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-wkr1) sh -c 'cat /var/lib/postgresql/data/pgdata/log/* 2>/dev/null || true'`, "wkr1");
-        for (const p of passwords) {
+        // The backup repository's TLS key, line by line (64 base64 characters each).
+        const pem = await repoExec(`cat /run/secrets/${REPO_NAME}-tls`);
+        const keyLines = pem.split("-----BEGIN PRIVATE KEY-----")[1].split("-----END PRIVATE KEY-----")[0].split("\n").filter((l) => l.length === 64);
+        expect(keyLines.length).toBeGreaterThan(10);
+        for (const p of [...passwords, ...keyLines]) {
             expect(state.includes(p)).toBe(false);
             expect(specs.includes(p)).toBe(false);
             expect(logs.includes(p)).toBe(false);
