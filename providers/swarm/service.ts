@@ -86,13 +86,18 @@ export const RUN_OF_LABEL = "swarm-etl.run-of";
 async function removeService(p: ServiceInputs, id: string): Promise<void> {
     // The job runs a scheduler made from this service (a template) use its networks, secrets and
     // configs: they go with it, or those could not be removed after it.
-    const runs = (await dockerOf(p)((d) => d.listServices({ filters: { label: [`${RUN_OF_LABEL}=${p.name}`] } }))) as { ID: string }[];
-    for (const run of runs) {
-        await dockerOf(p)((d) => d.getService(run.ID).remove()).catch((err) => {
-            if (statusCode(err) !== 404) throw new Error(`removing service ${p.name}'s job run ${run.ID} failed: ${daemonMessage(err)}`);
-        });
-        await waitTasksGone(dockerOf(p), run.ID);
-    }
+    const runs = await dockerOf(p)(async (d) => {
+        const found = (await d.listServices({ filters: { label: [`${RUN_OF_LABEL}=${p.name}`] } })) as { ID: string }[];
+        await Promise.all(
+            found.map((run) =>
+                d.getService(run.ID).remove().catch((err: unknown) => {
+                    if (statusCode(err) !== 404) throw new Error(`removing service ${p.name}'s job run ${run.ID} failed: ${daemonMessage(err)}`);
+                }),
+            ),
+        );
+        return found;
+    });
+    await Promise.all(runs.map((run) => waitTasksGone(dockerOf(p), run.ID)));
     try {
         await dockerOf(p)((d) => d.getService(id).remove());
     } catch (err) {

@@ -153,7 +153,19 @@ function window(r: WriterResult): { firstError: number; recovered: number; secon
     return { firstError, recovered: after ? after[1] : Infinity, seconds: (after ? after[1] : Infinity) - firstError };
 }
 async function missingAcked(run: string, r: WriterResult): Promise<number[]> {
-    const present = new Set((await psql(`SELECT i FROM drill WHERE run = '${run}'`)).split("\n").filter(Boolean).map(Number));
+    // Read as a client would while a member is half gone: a connection the router cuts (it marks
+    // a member down and shuts its sessions) is retried; what was read is never retried away.
+    let rows = "";
+    for (let attempt = 1; ; attempt++) {
+        try {
+            rows = await psql(`SELECT i FROM drill WHERE run = '${run}'`);
+            break;
+        } catch (err) {
+            if (attempt >= 10 || !/server closed the connection|could not connect|Connection refused|timeout expired/i.test((err as Error).message)) throw err;
+            await new Promise((res) => setTimeout(res, 2000));
+        }
+    }
+    const present = new Set(rows.split("\n").filter(Boolean).map(Number));
     return r.acked.map(([i]) => i).filter((i) => !present.has(i));
 }
 

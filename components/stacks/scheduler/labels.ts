@@ -7,6 +7,3 @@ export const SCHEDULER_IMAGE = "scheduler";
 
 /** Labels that make a 0-replica service a template run on `schedule` (five-field cron, UTC). */
 export const scheduledJobLabels = (schedule: string, keep = 3): Record<string, string> => ({ [SCHEDULE_LABEL]: schedule, [KEEP_LABEL]: String(keep), "swarm-etl.role": "job-template" });
-
-/** The command that runs a template now and waits for it, in the scheduler's container. */
-export const runNowCommand = (template: string) => ["swarm-etl-scheduler", "run", template, "--wait"];
