@@ -488,13 +488,13 @@ describe("PostgresCluster on the lab: Patroni members on the workers, etcd on th
         figures.push(`  both members running again ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill; primary: ${back.leader}`);
     });
 
-    test("failover drill 2: the primary's Docker daemon dies (its containers live on): writes go on within 30 s; every acknowledged commit is there", async () => {
+    test("failover drill 2: the primary's Docker daemon dies (its containers live on): the member fences itself, writes go on within 30 s; every acknowledged commit is there", async () => {
         const leader = (await healthy(60_000)).leader;
         const run = "kill-dockerd";
-        // Long enough for the worst case: the member stays reachable until the other nodes drop its
-        // overlay entries, and only then does the leader key start to expire.
-        const writes = writer(run, 75);
+        const container = await sh(`docker ps -q --no-trunc -f label=com.docker.swarm.service.name=${NAME}-${leader}`, leader);
+        const writes = writer(run, 60);
         await new Promise((r) => setTimeout(r, 5000));
+        const killedAt = Date.now();
         await labShell(`bash ${REPO}/lab/lab.sh dockerd ${leader} kill`);
         const r = await writes;
         const w = window(r);
@@ -504,8 +504,16 @@ describe("PostgresCluster on the lab: Patroni members on the workers, etcd on th
         expect(await missingAcked(run, r)).toEqual([]);
         const restartedAt = Date.now();
         await labShell(`bash ${REPO}/lab/lab.sh dockerd ${leader} start`);
+        // The old primary stopped by itself (swarm-etl-pg-fence), not when its daemon came back.
+        const [status, finishedAt] = (await sh(`docker inspect ${container} --format '{{.State.Status}} {{.State.FinishedAt}}'`, leader)).split(" ");
+        expect(status).toBe("exited");
+        const fencedAfter = (Date.parse(finishedAt) - killedAt) / 1000;
+        figures.push(`  the old primary fenced itself ${fencedAfter.toFixed(1)} s after its daemon died`);
+        expect(fencedAfter).toBeGreaterThan(0);
+        expect(fencedAfter).toBeLessThan(20);
         const back = await healthy(90_000);
         figures.push(`  healthy again ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after its dockerd started; primary: ${back.leader}`);
+        expect(back.leader).not.toBe(leader);
         expect(await missingAcked(run, r)).toEqual([]);
     });
 

@@ -181,8 +181,14 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const backrestMount = backrest ? [{ configId: backrest.configId, configName: backrest.configName, target: BACKREST_CONF, uid: PG_UID, gid: PG_UID, mode: 0o440 }] : [];
         const limits = (cpus: number, memory: string) => ({ limits: { cpus, memory } });
 
+        // One after the other: a change that restarts every etcd or member (a new image) restarts
+        // them one at a time, each healthy before the next, so etcd keeps its quorum and the
+        // cluster keeps a primary (a member stopped cleanly hands over to the synchronous standby).
+        const oneAfterAnother = <T extends pulumi.Resource>(items: readonly string[], make: (node: string, after: pulumi.Resource[]) => T): T[] =>
+            items.reduce<T[]>((done, node) => [...done, make(node, done.slice(-1))], []);
+
         // 1. The DCS: one etcd service per node, each with its own volume.
-        this.dcs = plan.dcs.map((node) => {
+        this.dcs = oneAfterAnother(plan.dcs, (node, after) => {
             const vol = new Volume(n.dcsVolume(node), { connection: args.nodeConnections[node], privateKey: conn.privateKey, name: n.dcsVolume(node), labels }, childOpts);
             return new Service(
                 n.dcs(node),
@@ -205,12 +211,12 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     stopGracePeriod: "10s",
                     labels: { ...labels, "swarm-etl.stateful": "true", "swarm-etl.role": "dcs" },
                 },
-                serviceOpts,
+                pulumi.mergeOptions(serviceOpts, { dependsOn: after }),
             );
         });
 
         // 2. The members: one Patroni service per node, each with its own volume.
-        this.members = plan.members.map((node) => {
+        this.members = oneAfterAnother(plan.members, (node, after) => {
             const vol = new Volume(n.memberVolume(node), { connection: args.nodeConnections[node], privateKey: conn.privateKey, name: n.memberVolume(node), labels }, childOpts);
             return new Service(
                 n.member(node),
@@ -232,7 +238,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     stopGracePeriod: "60s",
                     labels: { ...labels, "swarm-etl.database": "true", "swarm-etl.stateful": "true", "swarm-etl.role": "member" },
                 },
-                pulumi.mergeOptions(serviceOpts, { dependsOn: this.dcs }),
+                pulumi.mergeOptions(serviceOpts, { dependsOn: [...this.dcs, ...after] }),
             );
         });
 
