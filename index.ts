@@ -77,6 +77,7 @@ const repository = backupNode
               stanzas: { [CLUSTER_NAME]: pgNodes.members.map(pgNames(CLUSTER_NAME).member) },
               retention: cfg.postgres.backup.retention,
               path: cfg.postgres.backup.path,
+              s3: cfg.postgres.backup.s3 && { ...cfg.postgres.backup.s3, secretAccessKey: pulumi.secret(cfg.postgres.backup.s3.secretAccessKey) },
               nodeLabel: nodeViews.find((n) => n.name === backupNode)?.labels[BACKUP_LABEL] === "true" ? BACKUP_LABEL : undefined,
               endpointMode: cfg.endpointMode,
               encrypted: cfg.encryptOverlays,

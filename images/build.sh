@@ -18,7 +18,8 @@
 # 2. build: a private dockerd (its data in $SWARM_ETL_CACHE/images/dockerd, so its layer cache
 #    survives; no iptables, no bridge: it never touches the lab's namespaces), `docker build
 #    --network host`; the tag is the first 12 hex of sha256(every file of the definition, the base
-#    tarball's sha256), so a definition that did not change is not built again;
+#    tarball's sha256), so a definition that did not change is not built again; a definition with a
+#    requirements.txt gets its wheels, downloaded here from PyPI, in wheels/ of its build context;
 # 3. publish: `docker save | docker -H <via> load`, push, and the digest the registry answered.
 # A rerun with nothing changed takes seconds.
 set -euo pipefail
@@ -141,7 +142,24 @@ for name in "${names[@]}"; do
     else
         say "$name: building $tag (${dir#"$REPO"/})"
         t0=$(date +%s)
-        bd build --network host --build-arg "BASE=$BASE_IMAGE" --label "swarm-etl.definition=$tag" -t "$local_ref" "$dir" >"$CACHE/$name.build.log" 2>&1 \
+        context="$dir"
+        if [ -f "$dir/requirements.txt" ]; then
+            # Python packages: the wheels come from PyPI through this host (it trusts the network's
+            # TLS proxy; a build container does not), once per requirements file, and the image
+            # installs them offline from wheels/ in its context.
+            wheels="$CACHE/wheels/$name-$(sha256sum "$dir/requirements.txt" | cut -c1-12)"
+            if [ ! -f "$wheels/.done" ]; then
+                rm -rf "$wheels"; mkdir -p "$wheels"
+                python3 -m pip download -q --disable-pip-version-check --only-binary=:all: -r "$dir/requirements.txt" -d "$wheels" >"$CACHE/$name.pip.log" 2>&1 \
+                    || { tail -n 20 "$CACHE/$name.pip.log" >&2; die "$name: pip download failed; the whole log is $CACHE/$name.pip.log"; }
+                touch "$wheels/.done"
+            fi
+            context="$CACHE/context/$name"
+            rm -rf "$context"; mkdir -p "$context"
+            cp -a "$dir/." "$context/"
+            cp -a "$wheels" "$context/wheels"
+        fi
+        bd build --network host --build-arg "BASE=$BASE_IMAGE" --label "swarm-etl.definition=$tag" -t "$local_ref" "$context" >"$CACHE/$name.build.log" 2>&1 \
             || { tail -n 30 "$CACHE/$name.build.log" >&2; die "$name: docker build failed; the whole log is $CACHE/$name.build.log"; }
         say "$name: built in $(( $(date +%s) - t0 )) s"
     fi

@@ -11,7 +11,7 @@ bash lab/lab.sh up
 bash images/build.sh --lab
 . scripts/lab-env.sh
 pulumi stack select --create lab
-pulumi up --stack lab --yes --skip-preview
+pulumi up --stack lab --yes --skip-preview --refresh
 echo
 echo "== stack outputs (secrets hidden; \`pulumi stack output --show-secrets\` reveals them)"
 pulumi stack output --stack lab

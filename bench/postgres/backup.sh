@@ -40,8 +40,8 @@ basebackup() {
     "${SSH[@]}" mgr1 "docker service rm bench-basebackup >/dev/null 2>&1 || true"
     "${SSH[@]}" mgr1 "docker service create -q --detach --name bench-basebackup --mode replicated-job --restart-condition none \
         --network pg-net --constraint node.hostname==$node --secret source=$secret,target=pg-replication,uid=999,gid=999,mode=0400 \
-        --mount type=volume,source=bench-basebackup,target=/bb --entrypoint sh $image -c \
-        'rm -rf /bb/$i && s=\$(date +%s.%N) && PGPASSWORD=\$(cat /run/secrets/pg-replication) pg_basebackup -h pg-$leader -U replicator -D /bb/$i -Fp -Xstream -c fast && e=\$(date +%s.%N) && echo basebackup_seconds=\$(python3 -c \"print(\$e-\$s)\") && s=\$(date +%s.%N) && cp -a /bb/$i /bb/$i.restored && e=\$(date +%s.%N) && echo copy_seconds=\$(python3 -c \"print(\$e-\$s)\") && rm -rf /bb/$i /bb/$i.restored'" >/dev/null
+        --mount type=volume,source=bench-basebackup,target=/var/lib/pgbackrest --entrypoint sh $image -c \
+        'rm -rf /var/lib/pgbackrest/$i && s=\$(date +%s.%N) && PGPASSWORD=\$(cat /run/secrets/pg-replication) pg_basebackup -h pg-$leader -U replicator -D /var/lib/pgbackrest/$i -Fp -Xstream -c fast && e=\$(date +%s.%N) && echo basebackup_seconds=\$(python3 -c \"print(\$e-\$s)\") && s=\$(date +%s.%N) && cp -a /var/lib/pgbackrest/$i /var/lib/pgbackrest/$i.restored && e=\$(date +%s.%N) && echo copy_seconds=\$(python3 -c \"print(\$e-\$s)\") && rm -rf /var/lib/pgbackrest/$i /var/lib/pgbackrest/$i.restored'" >/dev/null
     for _ in $(seq 1 600); do
         st=$("${SSH[@]}" mgr1 "docker service ps bench-basebackup --format '{{.CurrentState}}'" | head -n1)
         case "$st" in Complete*|Failed*|Rejected*) break ;; esac
@@ -54,7 +54,7 @@ declare -a bb_s pgbr_s pgbr_r cp_s
 for i in $(seq 1 "$RUNS"); do
     raw="$OUT/raw/basebackup-$i.txt"
     basebackup "$i" >"$raw" 2>&1
-    bb=$(grep -oP 'basebackup_seconds=\K[0-9.]+' "$raw"); cp=$(grep -oP 'copy_seconds=\K[0-9.]+' "$raw")
+    bb=$(printf '%.2f' "$(grep -oP 'basebackup_seconds=\K[0-9.]+' "$raw")"); cp=$(printf '%.2f' "$(grep -oP 'copy_seconds=\K[0-9.]+' "$raw")")
     raw2="$OUT/raw/pgbackrest-$i.txt"
     s=$(date +%s.%N); onrepo "pgbackrest --stanza=pg --type=full backup" >"$raw2" 2>&1; e=$(date +%s.%N)
     br=$(python3 -c "print(round($e-$s, 2))")
@@ -64,6 +64,7 @@ for i in $(seq 1 "$RUNS"); do
     bb_s+=("$bb"); cp_s+=("$cp"); pgbr_s+=("$br"); pgbr_r+=("$rr")
 done
 onrepo "pgbackrest --stanza=pg info" >"$OUT/raw/pgbackrest-info.txt" 2>&1
+"${SSH[@]}" "$node" "docker volume rm bench-basebackup >/dev/null 2>&1 || true"
 onleader "psql -h /run/patroni -U postgres -d postgres -Atc \"DROP DATABASE bench\"" >/dev/null
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mbb=$(median "${bb_s[@]}"); mbr=$(median "${pgbr_s[@]}"); mcp=$(median "${cp_s[@]}"); mrr=$(median "${pgbr_r[@]}")

@@ -70,7 +70,7 @@ declare -A first window
 run() { # label index
     local label=$1 i=$2 l client raw kill_at
     healthy
-    l=$(leader); client=$(for m in "${members[@]}"; do [ "$m" != "$l" ] && echo "$m"; done | head -n1)
+    l=$(leader); client=$(for m in "${members[@]}"; do if [ "$m" != "$l" ]; then echo "$m"; fi; done | head -n1)
     raw="$OUT/raw/failover-$label-$i.json"
     "${SSH[@]}" "$client" "echo $WRITER | base64 -d | docker exec -i $(ctr "$client") python3 - 70" >"$raw" &
     local writer=$!
@@ -83,8 +83,10 @@ import json, sys
 d = json.load(open(sys.argv[1])); k = float(sys.argv[2])
 after = [a for a in d["acked"] if a > k]
 errs = [e for e in d["errors"] if e > k - 1]
-first = after[0] - k if after else float("inf")
-win = (min(a for a in after if a > errs[0]) - errs[0]) if errs and after else 0.0
+# The first write acknowledged after the first failure (writes go on for a moment after the crash).
+recovered = min((a for a in after if a > errs[0]), default=float("inf")) if errs else (after[0] if after else float("inf"))
+first = recovered - k
+win = recovered - errs[0] if errs else 0.0
 print(f"{first:.1f} {win:.1f}")
 PY
 )

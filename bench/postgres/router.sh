@@ -19,7 +19,7 @@ for m in "${members[@]}"; do
     [ "$role" = primary ] && leader=$m
 done
 [ -n "$leader" ] || { echo "no primary found: is the data tier deployed? (npm run demo)" >&2; exit 1; }
-client=$(for m in "${members[@]}"; do [ "$m" != "$leader" ] && echo "$m"; done | head -n1)
+client=$(for m in "${members[@]}"; do if [ "$m" != "$leader" ]; then echo "$m"; fi; done | head -n1)
 ctr="\$(docker ps -q -f label=com.docker.swarm.service.name=pg-$client)"
 pgb() { "${SSH[@]}" "$client" "docker exec $ctr sh -c 'PGPASSWORD=\$(cat /run/secrets/pg-superuser) pgbench -h $1 -U postgres $2 bench'"; }
 echo "primary: $leader; client: the member on $client"

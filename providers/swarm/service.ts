@@ -256,6 +256,8 @@ export interface ServiceArgs {
     logDriver?: In<{ name: In<string>; options?: In<Record<string, In<string>>> }>;
     /** @default - the daemon's (10s) */
     stopGracePeriod?: In<Duration>;
+    /** resolv.conf options of the tasks, e.g. ["timeout:1", "attempts:1"]. @default - none */
+    dnsOptions?: In<string[]>;
     /** How long create/update wait for the service to converge. @default - 300 */
     convergeTimeoutSeconds?: In<number>;
 }

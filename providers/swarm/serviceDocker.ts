@@ -42,6 +42,7 @@ export interface DockerTaskTemplate {
         Dir?: string;
         Mounts?: DockerMount[];
         StopGracePeriod?: number;
+        DNSConfig?: { Nameservers?: string[]; Search?: string[]; Options?: string[] };
         Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
         Secrets?: { SecretID: string; SecretName: string; File: FileTarget }[];
         Configs?: { ConfigID: string; ConfigName: string; File: FileTarget }[];

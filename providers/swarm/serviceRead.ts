@@ -148,5 +148,6 @@ export function fieldsFromSpec(spec: DockerServiceSpec, wanted?: Partial<Service
         labels: nonEmptyMap(spec.Labels),
         logDriver: t.LogDriver?.Name ? defined({ name: t.LogDriver.Name, options: nonEmptyMap(t.LogDriver.Options) }) : undefined,
         stopGracePeriod: dur(c.StopGracePeriod),
+        dnsOptions: nonEmpty(c.DNSConfig?.Options),
     }) as ServiceFields;
 }

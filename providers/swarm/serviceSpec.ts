@@ -142,6 +142,8 @@ export interface ServiceFields {
     logDriver?: { name: string; options?: Record<string, string> };
     /** Time between SIGTERM and SIGKILL. @default - the daemon's (10s) */
     stopGracePeriod?: Duration;
+    /** resolv.conf options of the tasks, e.g. ["timeout:1", "attempts:1"]. @default - none */
+    dnsOptions?: string[];
 }
 
 export const isJob = (mode: ServiceMode | undefined) => mode === "replicated-job" || mode === "global-job";
@@ -174,6 +176,7 @@ export const SERVICE_UPDATE_FIELDS: (keyof ServiceFields)[] = [
     "labels",
     "logDriver",
     "stopGracePeriod",
+    "dnsOptions",
 ];
 export const SERVICE_FIELDS: (keyof ServiceFields)[] = [...SERVICE_REPLACE_FIELDS, ...SERVICE_UPDATE_FIELDS];
 
@@ -245,6 +248,7 @@ export function withDefaults(f: ServiceFields): ServiceFields {
         labels: nonEmptyMap(f.labels),
         logDriver: f.logDriver ? stripUndefined({ name: f.logDriver.name, options: nonEmptyMap(f.logDriver.options) }) as ServiceFields["logDriver"] : undefined,
         stopGracePeriod: normalizeDuration(f.stopGracePeriod),
+        dnsOptions: nonEmpty(f.dnsOptions),
     }) as ServiceFields;
 }
 
@@ -329,6 +333,7 @@ export function renderServiceSpec(fields: ServiceFields): DockerServiceSpec {
                     }),
                 ),
                 StopGracePeriod: ns(f.stopGracePeriod),
+                DNSConfig: f.dnsOptions?.length ? { Options: f.dnsOptions } : undefined,
                 Healthcheck: hc
                     ? stripUndefined({ Test: hc.test as string[], Interval: ns(hc.interval), Timeout: ns(hc.timeout), StartPeriod: ns(hc.startPeriod), Retries: hc.retries })
                     : undefined,

@@ -7,7 +7,7 @@ import { resolveBackupNode, resolvePostgresNodes } from "../../components/stacks
 import { parameterProblem } from "../../components/stacks/postgres/parameters";
 import { planPostgres, PostgresCluster, PostgresClusterArgs } from "../../components/stacks/postgres/postgresCluster";
 import { dcsEnv, patroniConfig, PostgresPlan, reconcileSpec, routerConfig } from "../../components/stacks/postgres/render";
-import { memberConf, repositoryConf, restoreBootstrap } from "../../components/stacks/postgres/backup";
+import { memberConf, repositoryConf, restoreBootstrap, s3CredentialsConf, s3Options } from "../../components/stacks/postgres/backup";
 import { PgBackupRepository, repositoryProblems } from "../../components/stacks/postgres/backupRepository";
 import { HOST_KEY, installMocks, LAB_IMAGES, labConfig } from "./mocks";
 
@@ -74,6 +74,21 @@ describe("the postgres slice of the stack config", () => {
         expect(problems(withPostgres({ backup: { retention: { full: 0 } } }))).toEqual(["swarm-etl:postgres.backup.retention.full: 0 must be 1 or more; fix: use a number of at least 1"]);
         expect(problems(withPostgres({ backup: { path: "srv/pgbackrest" } }))).toEqual([
             'swarm-etl:postgres.backup.path: "srv/pgbackrest" is not an absolute path; fix: e.g. /srv/pgbackrest (a mount on the repository\'s node)',
+        ]);
+    });
+
+    test("S3 storage: a bad endpoint, bucket, path, region or CA, and S3 together with a path", () => {
+        const s3 = { endpoint: "s3.example.net:9000", bucket: "pg-backups", accessKeyId: "AKIA0000", secretAccessKey: "x" };
+        expect(parseStackConfig(withPostgres({ backup: { s3 } })).postgres.backup.s3).toEqual(s3);
+        expect(problems(withPostgres({ backup: { s3: { ...s3, endpoint: "https://s3.example.net", bucket: "PG_Backups", path: "pgbackrest", region: "EU 1", ca: "hello" } } }))).toEqual([
+            'swarm-etl:postgres.backup.s3.endpoint: "https://s3.example.net" is not host or host:port; fix: e.g. s3.eu-central-1.amazonaws.com or minio.internal:9000 (HTTPS is implied)',
+            'swarm-etl:postgres.backup.s3.bucket: "PG_Backups" is not an S3 bucket name; fix: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit',
+            'swarm-etl:postgres.backup.s3.path: "pgbackrest" does not start with /; fix: e.g. /pgbackrest',
+            'swarm-etl:postgres.backup.s3.region: "EU 1" is not a region name; fix: e.g. eu-central-1',
+            "swarm-etl:postgres.backup.s3.ca: is not a PEM certificate; fix: the CA's certificate, -----BEGIN CERTIFICATE----- included",
+        ]);
+        expect(problems(withPostgres({ backup: { s3, path: "/srv/pgbackrest" } }))).toEqual([
+            "swarm-etl:postgres.backup.path: is set, and so is postgres.backup.s3: the repository is in one place; fix: remove one of them",
         ]);
     });
 
@@ -348,6 +363,17 @@ describe("backup and restore arguments", () => {
             command: "swarm-etl-pg-restore pg time '2026-12-01 12:00:00+00'",
             recovery_conf: { recovery_target_time: "2026-12-01 12:00:00+00" },
         });
+    });
+
+    test("an S3 repository: pgBackRest's S3 options, the credentials only in their own file, the locks on the node", () => {
+        const conf = repositoryConf({ name: "pg-backup", stanzas: { pg: ["pg-wkr1"] }, retention: { full: 2, diff: 6 }, s3: { endpoint: "s3.lab:8443", bucket: "pg-backups", uriStyle: "path", ca: "-----BEGIN CERTIFICATE-----" } });
+        expect(conf).toContain("repo1-type=s3\nrepo1-path=/pgbackrest\nrepo1-s3-bucket=pg-backups\nrepo1-s3-endpoint=s3.lab\nrepo1-s3-region=us-east-1\nrepo1-s3-uri-style=path\nrepo1-storage-port=8443\nrepo1-storage-ca-file=/etc/pgbackrest/s3-ca.pem\n");
+        expect(conf).toContain("lock-path=/var/lib/pgbackrest/lock");
+        expect(conf).not.toMatch(/s3-key|verify-tls/);
+        expect(s3Options({ endpoint: "s3.amazonaws.com", bucket: "b-1", verifyTls: false })).toEqual({
+            "repo1-type": "s3", "repo1-path": "/pgbackrest", "repo1-s3-bucket": "b-1", "repo1-s3-endpoint": "s3.amazonaws.com", "repo1-s3-region": "us-east-1", "repo1-s3-uri-style": "host", "repo1-storage-verify-tls": "n",
+        });
+        expect(s3CredentialsConf("AKIA0000", "s3cr3t")).toBe("[global]\nrepo1-s3-key=AKIA0000\nrepo1-s3-key-secret=s3cr3t\n");
     });
 
     test("snapshots: the repository's and a member's pgbackrest.conf (TLS both ways, no password)", () => {

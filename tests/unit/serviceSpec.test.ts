@@ -70,6 +70,13 @@ describe("renderServiceSpec", () => {
         expect(renderServiceSpec(demo)).toMatchSnapshot();
     });
 
+    test("resolv.conf options render as the container's DNSConfig and read back", () => {
+        const withDns = { ...full, dnsOptions: ["timeout:1", "attempts:2"] };
+        const rendered = renderServiceSpec(withDns);
+        expect(rendered.TaskTemplate.ContainerSpec.DNSConfig).toEqual({ Options: ["timeout:1", "attempts:2"] });
+        expect(fieldsFromSpec(rendered, withDns, names).dnsOptions).toEqual(["timeout:1", "attempts:2"]);
+    });
+
     test("renders a full spec (every managed field)", () => {
         expect(renderServiceSpec(full)).toMatchSnapshot();
     });
@@ -134,6 +141,7 @@ describe("fieldsFromSpec", () => {
         ["--network-rm svc-fix-net", (s) => delete s.TaskTemplate.Networks, "networks"],
         ["--limit-memory 128M", (s) => (s.TaskTemplate.Resources!.Limits!.MemoryBytes = 128 * 1024 ** 2), "resources"],
         ["--stop-grace-period 10s", (s) => (s.TaskTemplate.ContainerSpec.StopGracePeriod = 10e9), "stopGracePeriod"],
+        ["--dns-option timeout:1", (s) => (s.TaskTemplate.ContainerSpec.DNSConfig = { Options: ["timeout:1"] }), "dnsOptions"],
         ["--health-retries 5", (s) => (s.TaskTemplate.ContainerSpec.Healthcheck!.Retries = 5), "healthcheck"],
         ["--secret-rm svc-fix-sec", (s) => delete s.TaskTemplate.ContainerSpec.Secrets, "secrets"],
         ["--mount-rm /scratch", (s) => s.TaskTemplate.ContainerSpec.Mounts!.pop(), "mounts"],

@@ -40,11 +40,69 @@ export interface RestoreSpec {
     readonly target?: RestoreTarget;
 }
 
+/** S3-compatible object storage for the repository (instead of the node's volume or path). */
+export interface S3Storage {
+    /** host or host:port of the endpoint (HTTPS), e.g. s3.eu-central-1.amazonaws.com */
+    readonly endpoint: string;
+    readonly bucket: string;
+    /** @default - "us-east-1" */
+    readonly region?: string;
+    /** The repository's path in the bucket. @default - "/pgbackrest" */
+    readonly path?: string;
+    /** "host" (bucket.endpoint) or "path" (endpoint/bucket, most self-hosted stores). @default - "host" */
+    readonly uriStyle?: "host" | "path";
+    /** Check the endpoint's certificate. @default - true */
+    readonly verifyTls?: boolean;
+    /** PEM of the CA that signed the endpoint's certificate (a private CA). @default - the system's CAs */
+    readonly ca?: string;
+}
+export const S3_DEFAULTS = { region: "us-east-1", path: "/pgbackrest", uriStyle: "host" } as const;
+/** Where the repository host finds the S3 credentials (pgBackRest reads every *.conf there). */
+export const S3_CREDENTIALS_FILE = "/etc/pgbackrest/conf.d/s3-credentials.conf";
+export const S3_CA_FILE = "/etc/pgbackrest/s3-ca.pem";
+
 export interface RepositoryPlan {
     readonly name: string;
     /** Member hosts (service names) of every stanza the repository keeps. */
     readonly stanzas: Readonly<Record<string, readonly string[]>>;
     readonly retention: Retention;
+    /** @default - the repository's volume or path */
+    readonly s3?: S3Storage;
+}
+
+/** pgBackRest's repository options for S3 storage (the credentials come from S3_CREDENTIALS_FILE). */
+export function s3Options(s3: S3Storage): Record<string, string | number> {
+    const [host, port] = s3.endpoint.split(":");
+    return {
+        "repo1-type": "s3",
+        "repo1-path": s3.path ?? S3_DEFAULTS.path,
+        "repo1-s3-bucket": s3.bucket,
+        "repo1-s3-endpoint": host,
+        "repo1-s3-region": s3.region ?? S3_DEFAULTS.region,
+        "repo1-s3-uri-style": s3.uriStyle ?? S3_DEFAULTS.uriStyle,
+        ...(port ? { "repo1-storage-port": Number(port) } : {}),
+        ...(s3.verifyTls === false ? { "repo1-storage-verify-tls": "n" } : {}),
+        ...(s3.ca ? { "repo1-storage-ca-file": S3_CA_FILE } : {}),
+    };
+}
+
+/** The credentials file (a Swarm secret, mounted only where pgBackRest writes the repository). */
+export function s3CredentialsConf(accessKeyId: string, secretAccessKey: string): string {
+    return `[global]\nrepo1-s3-key=${accessKeyId}\nrepo1-s3-key-secret=${secretAccessKey}\n`;
+}
+
+/** Problems of an S3 storage definition, each with its fix. */
+export function s3Problems(s3: S3Storage & { accessKeyId?: string }): [string, string][] {
+    const out: [string, string][] = [];
+    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(s3.endpoint) || /^https?:/.test(s3.endpoint))
+        out.push(["endpoint", `${JSON.stringify(s3.endpoint)} is not host or host:port; fix: e.g. s3.eu-central-1.amazonaws.com or minio.internal:9000 (HTTPS is implied)`]);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3.bucket) || s3.bucket.includes(".."))
+        out.push(["bucket", `${JSON.stringify(s3.bucket)} is not an S3 bucket name; fix: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit`]);
+    if (s3.path !== undefined && !/^\/[^\0]*$/.test(s3.path)) out.push(["path", `${JSON.stringify(s3.path)} does not start with /; fix: e.g. /pgbackrest`]);
+    if (s3.region !== undefined && !/^[a-z0-9-]+$/.test(s3.region)) out.push(["region", `${JSON.stringify(s3.region)} is not a region name; fix: e.g. eu-central-1`]);
+    if (s3.ca !== undefined && !s3.ca.includes("-----BEGIN CERTIFICATE-----")) out.push(["ca", "is not a PEM certificate; fix: the CA's certificate, -----BEGIN CERTIFICATE----- included"]);
+    if (s3.accessKeyId !== undefined && !/^[A-Za-z0-9+/=._-]{3,128}$/.test(s3.accessKeyId)) out.push(["accessKeyId", `${JSON.stringify(s3.accessKeyId)} is not an access key id; fix: the key id your storage issued`]);
+    return out;
 }
 
 export const repoNames = (name: string) => ({
@@ -93,10 +151,11 @@ export function repositoryConf(plan: RepositoryPlan): string {
             [
                 "global",
                 {
-                    "repo1-path": REPO_PATH,
+                    ...(plan.s3 ? s3Options(plan.s3) : { "repo1-path": REPO_PATH }),
                     "repo1-retention-full": plan.retention.full,
                     "repo1-retention-diff": plan.retention.diff,
-                    // Backups of one stanza never overlap, also across job containers.
+                    // Backups of one stanza never overlap, also across job containers (the node's
+                    // volume or path holds the locks, also when the repository is in S3).
                     "lock-path": `${REPO_PATH}/lock`,
                     "start-fast": "y",
                     "compress-type": "zst",

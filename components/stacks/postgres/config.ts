@@ -3,7 +3,7 @@
 // `postgresStackProblems`, with the same messages the component gives (validate.ts).
 import { z } from "zod";
 import { SCHEDULER_IMAGE } from "../scheduler/labels";
-import { cronProblem, DEFAULT_RETENTION, DEFAULT_SCHEDULES, restoreProblems } from "./backup";
+import { cronProblem, DEFAULT_RETENTION, DEFAULT_SCHEDULES, restoreProblems, s3Problems } from "./backup";
 import { DatabaseSpec, DEFAULT_FAILOVER } from "./render";
 import { postgresProblems } from "./validate";
 
@@ -83,6 +83,24 @@ export const postgresConfigSchema = z.strictObject({
             retention: z.strictObject({ full: z.number().int().min(1).max(100).default(DEFAULT_RETENTION.full), diff: z.number().int().min(1).max(400).default(DEFAULT_RETENTION.diff) }).default(DEFAULT_RETENTION),
             /** Finished runs of each schedule kept, with their logs. @default - 3 */
             keepRuns: z.number().int().min(1).max(50).default(3),
+            /**
+             * Keep the repository in S3-compatible storage (HTTPS) instead of the node's volume or
+             * `path`; the node still runs the repository host. Set secretAccessKey with `pulumi config
+             * set --secret --path postgres.backup.s3.secretAccessKey`. @default - none
+             */
+            s3: z
+                .strictObject({
+                    endpoint: z.string(),
+                    bucket: z.string(),
+                    region: z.string().optional(),
+                    path: z.string().optional(),
+                    uriStyle: z.enum(["host", "path"]).optional(),
+                    verifyTls: z.boolean().optional(),
+                    ca: z.string().optional(),
+                    accessKeyId: z.string(),
+                    secretAccessKey: z.string().min(1),
+                })
+                .optional(),
         })
         .default({ enabled: true, schedules: DEFAULT_SCHEDULES, retention: DEFAULT_RETENTION, keepRuns: 3 }),
     /**
@@ -156,6 +174,10 @@ export function postgresStackProblems(pg: PostgresConfig, nodes: readonly NodeVi
         else if (members.includes(node)) out.push([["backup", "node"], `${node} runs a PostgreSQL member: losing it could lose the primary and its backups together; fix: choose a node without a member`]);
         else if (byName.get(node)!.availability === "drain") out.push([["backup", "node"], `${node} is drained, so the repository could not run there; fix: choose an active node (label it ${BACKUP_LABEL}: "true")`]);
         if (pg.backup.path !== undefined && !pg.backup.path.startsWith("/")) out.push([["backup", "path"], `${JSON.stringify(pg.backup.path)} is not an absolute path; fix: e.g. /srv/pgbackrest (a mount on the repository's node)`]);
+        if (pg.backup.s3) {
+            if (pg.backup.path !== undefined) out.push([["backup", "path"], `is set, and so is postgres.backup.s3: the repository is in one place; fix: remove one of them`]);
+            for (const [k, why] of s3Problems(pg.backup.s3)) out.push([["backup", "s3", k], why]);
+        }
         for (const kind of ["full", "diff"] as const) {
             const why = cronProblem(pg.backup.schedules[kind]);
             if (why) out.push([["backup", "schedules", kind], why]);

@@ -180,6 +180,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const backrest = repo ? new Config(n.backrestConfig, { ...conn, name: n.backrestConfig, data: memberConf(repo.name, name, args.restore?.stanza), labels }, childOpts) : undefined;
         const backrestMount = backrest ? [{ configId: backrest.configId, configName: backrest.configName, target: BACKREST_CONF, uid: PG_UID, gid: PG_UID, mode: 0o440 }] : [];
         const limits = (cpus: number, memory: string) => ({ limits: { cpus, memory } });
+        // A name that Swarm's DNS does not know (a member on a node that crashed) goes to the
+        // upstream resolvers; glibc's default (5 s, twice) would hold Patroni's leader race ~10 s.
+        const dnsOptions = ["timeout:1", "attempts:2"];
 
         // One after the other: a change that restarts every etcd or member (a new image) restarts
         // them one at a time, each healthy before the next, so etcd keeps its quorum and the
@@ -209,6 +212,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     restartPolicy: { condition: "any", delay: "2s" },
                     resources: limits(0.5, "256M"),
                     stopGracePeriod: "10s",
+                    dnsOptions,
                     labels: { ...labels, "swarm-etl.stateful": "true", "swarm-etl.role": "dcs" },
                 },
                 pulumi.mergeOptions(serviceOpts, { dependsOn: after }),
@@ -236,6 +240,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     resources: limits(1, "1G"),
                     // Patroni releases the leader key on a clean stop: a replica takes over at once.
                     stopGracePeriod: "60s",
+                    dnsOptions,
                     labels: { ...labels, "swarm-etl.database": "true", "swarm-etl.stateful": "true", "swarm-etl.role": "member" },
                 },
                 pulumi.mergeOptions(serviceOpts, { dependsOn: [...this.dcs, ...after] }),
@@ -301,8 +306,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 endpointMode,
                 constraints: [repo.constraint],
                 mounts: [repo.mount],
-                secrets: [repo.secretRef()],
-                configs: [repo.configRef()],
+                secrets: repo.jobSecrets(),
+                configs: repo.jobConfigs(),
                 restartPolicy: { condition: "on-failure" as const, delay: "30s", maxAttempts: 2 },
                 resources: limits(1, "512M"),
             });
