@@ -8,28 +8,23 @@ import * as path from "path";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Stack } from "@pulumi/pulumi/automation";
-import { withSession } from "../../providers/ssh/connection";
 import { generateTlsIdentity } from "../../providers/swarm/tlsIdentity";
 import { Secret, Service } from "../../providers/swarm";
 import { PostgresCluster } from "../../components/stacks/postgres/postgresCluster";
 import { PgBackupRepository } from "../../components/stacks/postgres/backupRepository";
 import { DEFAULT_DATABASES, DEFAULT_ROLES, POSTGRES_IMAGES } from "../../components/stacks/postgres/config";
 import { ensureSwarm, inlineStack, log, managerConnection, nodeConnections, requiredEnv, secretKey } from "./harness";
-import { labConfig, targets } from "./labConfig";
+import { labConfig } from "./labConfig";
+import { b64, nodeShell, recordedImage, until } from "./nodeShell";
 
 const cfg = labConfig();
-const hosts = targets(cfg);
 const NAME = "pgs3";
 const RESTORED = "pgs3r";
 const REPO_NAME = `${NAME}-backup`;
 const S3 = `${NAME}-s3`;
 const BUCKET = "pg-backups";
 const S3_IMAGE = "postgres-s3-lab";
-const imageNamed = (name: string) => {
-    const ref = cfg.images[name];
-    if (!ref) throw new Error(`Pulumi.lab.yaml has no swarm-etl:images.${name}; run \`bash images/build.sh --lab\` after \`lab/lab.sh up\` (npm test does)`);
-    return ref;
-};
+const imageNamed = (name: string) => recordedImage(cfg, name);
 const image = (k: keyof typeof POSTGRES_IMAGES) => imageNamed(POSTGRES_IMAGES[k]);
 /** The S3 server's identity (made here; the repository trusts its certificate) and the storage's key. */
 const identity = generateTlsIdentity({ commonName: S3, dnsNames: [S3] });
@@ -40,26 +35,13 @@ const SECRET_ACCESS_KEY = crypto.randomBytes(24).toString("base64url");
 let restoring = false;
 let stack: Stack;
 
-async function sh(command: string, host = "mgr1", timeoutMs?: number): Promise<string> {
-    const r = await withSession(hosts.get(host)!, (s) => s.exec(command, timeoutMs));
-    if (r.code !== 0) throw new Error(`\`${command.slice(0, 200)}\` on ${host} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
-    return r.stdout.trim();
-}
-const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+const sh = nodeShell(cfg);
 const inContainer = (service: string) => `$(docker ps -q -f label=com.docker.swarm.service.name=${service} | head -n1)`;
 /** SQL as postgres on a cluster's member (its local socket). */
 const psql = (sql: string, cluster = NAME, node = "wkr1") =>
     sh(`echo ${b64(sql)} | base64 -d | docker exec -i ${inContainer(`${cluster}-${node}`)} psql -h /run/patroni -U postgres -d warehouse -v ON_ERROR_STOP=1 -Atq -f -`, node);
 const repoExec = (command: string) => sh(`docker exec ${inContainer(REPO_NAME)} ${command}`);
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const t0 = Date.now();
-    while (Date.now() - t0 < timeoutMs) {
-        if (await check().catch(() => false)) return;
-        await new Promise((r) => setTimeout(r, 2000));
-    }
-    throw new Error(`not within ${timeoutMs / 1000} s: ${what}`);
-}
 
 async function program() {
     const conn = { connection: managerConnection(), privateKey: secretKey() };

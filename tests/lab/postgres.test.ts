@@ -15,16 +15,13 @@ import { scheduledJobLabels, Scheduler, SCHEDULER_IMAGE } from "../../components
 import { ensureSwarm, inlineStack, log, managerConnection, nodeConnections, requiredEnv, secretKey } from "./harness";
 import { labConfig, REPO, targets } from "./labConfig";
 import { labShell } from "./labShell";
+import { b64, nodeShell, recordedImage, until } from "./nodeShell";
 
 const cfg = labConfig();
 const hosts = targets(cfg);
 const NAME = "pgt";
 const MEMBERS = ["wkr1", "wkr2"];
-const imageNamed = (name: string) => {
-    const ref = cfg.images[name];
-    if (!ref) throw new Error(`Pulumi.lab.yaml has no swarm-etl:images.${name}; run \`bash images/build.sh --lab\` after \`lab/lab.sh up\` (npm test does)`);
-    return ref;
-};
+const imageNamed = (name: string) => recordedImage(cfg, name);
 const image = (k: keyof typeof POSTGRES_IMAGES) => imageNamed(POSTGRES_IMAGES[k]);
 /** The backup repository (on mgr1, no member there) and the clusters restored from it. */
 const REPO_NAME = `${NAME}-backup`;
@@ -41,12 +38,7 @@ let routerImage: string | undefined;
 let restoring = false;
 let stack: Stack;
 
-async function sh(command: string, host = "mgr1", timeoutMs?: number): Promise<string> {
-    const r = await withSession(hosts.get(host)!, (s) => s.exec(command, timeoutMs));
-    if (r.code !== 0) throw new Error(`\`${command.slice(0, 200)}\` on ${host} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
-    return r.stdout.trim();
-}
-const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+const sh = nodeShell(cfg);
 const CLIENT = `$(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-client | head -n1)`;
 
 /** Runs a Python script in the client container (psycopg2 and the secrets are there). */
@@ -169,15 +161,6 @@ async function missingAcked(run: string, r: WriterResult): Promise<number[]> {
     return r.acked.map(([i]) => i).filter((i) => !present.has(i));
 }
 
-/** Polls `check` until it holds. */
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const t0 = Date.now();
-    while (Date.now() - t0 < timeoutMs) {
-        if (await check().catch(() => false)) return;
-        await new Promise((r) => setTimeout(r, 2000));
-    }
-    throw new Error(`not within ${timeoutMs / 1000} s: ${what}`);
-}
 
 /** Runs a scheduled template now, through the scheduler, and waits for it (its logs and result). */
 async function schedulerRun(template: string): Promise<string> {
