@@ -105,7 +105,7 @@ cat >"$OUT/failover-results.md" <<EOT
 # Failover: the primary's node crashes
 
 \`bash bench/postgres/failover.sh $RUNS\` on $(date -u +%Y-%m-%d), the lab (2 members on wkr1/wkr2, synchronous
-replication, etcd on the 3 managers, HAProxy checking Patroni every second). Each run: a client on the
+replication, etcd on the 3 managers, the router checking Patroni twice a second and forwarding in the kernel). Each run: a client on the
 other member writes through pg-router:5432 in a loop (autocommit, 50 ms apart); 8 s in, the primary's
 node crashes (lab.sh dockerd crash: its daemon, containerd and every container killed); it comes back
 after the run. The same runs with Patroni's default timing set in the DCS, in the same session.

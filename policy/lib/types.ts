@@ -97,4 +97,5 @@ export interface ServiceProps {
     healthcheck?: unknown;
     ports?: unknown;
     labels?: unknown;
+    capAdd?: unknown;
 }

@@ -2,6 +2,7 @@
 // config/<stack>.json (passed with --policy-pack-config); docs/policy.md has the table.
 import type { EnforcementLevel } from "@pulumi/policy";
 import type { RuleFactory } from "../lib/rule";
+import { capabilitiesScoped } from "./capabilitiesScoped";
 import { dockerSocketScoped } from "./dockerSocketScoped";
 import { encryptedDataOverlays } from "./encryptedDataOverlays";
 import { imagePinned } from "./imagePinned";
@@ -40,6 +41,7 @@ export const RULES: readonly { factory: RuleFactory; level: EnforcementLevel }[]
     { factory: prodStatelessReplicas, level: "advisory" },
     { factory: statefulPinnedWithVolume, level: "mandatory" },
     { factory: dockerSocketScoped, level: "mandatory" },
+    { factory: capabilitiesScoped, level: "mandatory" },
 ];
 
 /** The policies with their default levels. */

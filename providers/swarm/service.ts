@@ -258,6 +258,10 @@ export interface ServiceArgs {
     stopGracePeriod?: In<Duration>;
     /** resolv.conf options of the tasks, e.g. ["timeout:1", "attempts:1"]. @default - none */
     dnsOptions?: In<string[]>;
+    /** Linux capabilities added to the tasks' default set ("NET_ADMIN" or "CAP_NET_ADMIN"). @default - none */
+    capAdd?: In<In<string>[]>;
+    /** Namespaced kernel parameters of the tasks, e.g. { "net.ipv4.ip_forward": "1" }. @default - none */
+    sysctls?: In<Record<string, In<string>>>;
     /** How long create/update wait for the service to converge. @default - 300 */
     convergeTimeoutSeconds?: In<number>;
 }

@@ -43,6 +43,8 @@ export interface DockerTaskTemplate {
         Mounts?: DockerMount[];
         StopGracePeriod?: number;
         DNSConfig?: { Nameservers?: string[]; Search?: string[]; Options?: string[] };
+        CapabilityAdd?: string[];
+        Sysctls?: Record<string, string>;
         Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
         Secrets?: { SecretID: string; SecretName: string; File: FileTarget }[];
         Configs?: { ConfigID: string; ConfigName: string; File: FileTarget }[];

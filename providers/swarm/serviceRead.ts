@@ -149,5 +149,7 @@ export function fieldsFromSpec(spec: DockerServiceSpec, wanted?: Partial<Service
         logDriver: t.LogDriver?.Name ? defined({ name: t.LogDriver.Name, options: nonEmptyMap(t.LogDriver.Options) }) : undefined,
         stopGracePeriod: dur(c.StopGracePeriod),
         dnsOptions: nonEmpty(c.DNSConfig?.Options),
+        capAdd: nonEmpty(c.CapabilityAdd),
+        sysctls: nonEmptyMap(c.Sysctls),
     }) as ServiceFields;
 }

@@ -144,7 +144,14 @@ export interface ServiceFields {
     stopGracePeriod?: Duration;
     /** resolv.conf options of the tasks, e.g. ["timeout:1", "attempts:1"]. @default - none */
     dnsOptions?: string[];
+    /** Linux capabilities added to the tasks' default set, e.g. ["CAP_NET_ADMIN"]. @default - none */
+    capAdd?: string[];
+    /** Namespaced kernel parameters of the tasks, e.g. { "net.ipv4.ip_forward": "1" }. @default - none */
+    sysctls?: Record<string, string>;
 }
+
+/** A capability as the daemon stores it: upper case, with the CAP_ prefix ("net_admin" → "CAP_NET_ADMIN"). */
+export const capName = (c: string) => (c.toUpperCase().startsWith("CAP_") ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
 
 export const isJob = (mode: ServiceMode | undefined) => mode === "replicated-job" || mode === "global-job";
 
@@ -177,6 +184,8 @@ export const SERVICE_UPDATE_FIELDS: (keyof ServiceFields)[] = [
     "logDriver",
     "stopGracePeriod",
     "dnsOptions",
+    "capAdd",
+    "sysctls",
 ];
 export const SERVICE_FIELDS: (keyof ServiceFields)[] = [...SERVICE_REPLACE_FIELDS, ...SERVICE_UPDATE_FIELDS];
 
@@ -249,6 +258,8 @@ export function withDefaults(f: ServiceFields): ServiceFields {
         logDriver: f.logDriver ? stripUndefined({ name: f.logDriver.name, options: nonEmptyMap(f.logDriver.options) }) as ServiceFields["logDriver"] : undefined,
         stopGracePeriod: normalizeDuration(f.stopGracePeriod),
         dnsOptions: nonEmpty(f.dnsOptions),
+        capAdd: nonEmpty(f.capAdd?.map(capName)),
+        sysctls: nonEmptyMap(f.sysctls),
     }) as ServiceFields;
 }
 
@@ -334,6 +345,8 @@ export function renderServiceSpec(fields: ServiceFields): DockerServiceSpec {
                 ),
                 StopGracePeriod: ns(f.stopGracePeriod),
                 DNSConfig: f.dnsOptions?.length ? { Options: f.dnsOptions } : undefined,
+                CapabilityAdd: f.capAdd?.length ? f.capAdd : undefined,
+                Sysctls: f.sysctls && Object.keys(f.sysctls).length ? f.sysctls : undefined,
                 Healthcheck: hc
                     ? stripUndefined({ Test: hc.test as string[], Interval: ns(hc.interval), Timeout: ns(hc.timeout), StartPeriod: ns(hc.startPeriod), Retries: hc.retries })
                     : undefined,

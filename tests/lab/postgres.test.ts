@@ -536,7 +536,10 @@ describe("PostgresCluster on the lab: Patroni members on the workers, etcd on th
             if (now && now !== before) break;
             await new Promise((r) => setTimeout(r, 1000));
         }
-        await healthy(120_000);
+        await healthy(120_000).catch(async (e: Error) => {
+            const tail = await sh(`docker logs --tail 40 $(${ids}) 2>&1`, replica).catch((x: Error) => x.message);
+            throw new Error(`${e.message}\nthe rebuilt member's last log lines:\n${tail}`);
+        });
         figures.push(`replica ${replica} rebuilt after its data was wiped: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         const logs = await sh(`docker logs $(${ids}) 2>&1 | grep -c 'replica has been created using basebackup' || true`, replica);
         expect(Number(logs)).toBeGreaterThanOrEqual(1);

@@ -1,12 +1,12 @@
 // The PostgreSQL component's pure parts: its slice of the stack config (every problem with its key
-// and its fix), the component's own argument check, the files it renders (Patroni, HAProxy, etcd,
+// and its fix), the component's own argument check, the files it renders (Patroni, the router's spec, etcd,
 // the reconcile job's spec) and the parameter allow-list.
 import * as YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../../config/schema";
 import { resolveBackupNode, resolvePostgresNodes } from "../../components/stacks/postgres/config";
 import { parameterProblem } from "../../components/stacks/postgres/parameters";
 import { planPostgres, PostgresCluster, PostgresClusterArgs } from "../../components/stacks/postgres/postgresCluster";
-import { dcsEnv, patroniConfig, PostgresPlan, reconcileSpec, routerConfig } from "../../components/stacks/postgres/render";
+import { dcsEnv, patroniConfig, PostgresPlan, reconcileSpec, routerSpec } from "../../components/stacks/postgres/render";
 import { memberConf, repositoryConf, restoreBootstrap, s3CredentialsConf, s3Options } from "../../components/stacks/postgres/backup";
 import { PgBackupRepository, repositoryProblems } from "../../components/stacks/postgres/backupRepository";
 import { HOST_KEY, installMocks, LAB_IMAGES, labConfig } from "./mocks";
@@ -389,9 +389,9 @@ describe("backup and restore arguments", () => {
 });
 
 describe("the renderers (2 members, 3 etcd members)", () => {
-    test("snapshots: Patroni's config, HAProxy's config, the reconcile spec, the etcd members' environment", () => {
+    test("snapshots: Patroni's config, the router's spec, the reconcile spec, the etcd members' environment", () => {
         expect(patroniConfig(PLAN)).toMatchSnapshot("patroni.yml");
-        expect(routerConfig(PLAN)).toMatchSnapshot("haproxy.cfg");
+        expect(routerSpec(PLAN)).toMatchSnapshot("router.json");
         expect(reconcileSpec(PLAN)).toMatchSnapshot("reconcile.json");
         expect(Object.fromEntries(PLAN.dcs.map((d) => [d, dcsEnv(PLAN, d)]))).toMatchSnapshot("etcd env");
     });
@@ -446,19 +446,8 @@ describe("the renderers (2 members, 3 etcd members)", () => {
         ]);
     });
 
-    test("HAProxy: both members in both listeners, checked on Patroni's port at /primary and /replica", () => {
-        const cfg = routerConfig(PLAN);
-        const section = (header: string) => {
-            const lines = cfg.split("\n");
-            const start = lines.indexOf(header);
-            expect(start).toBeGreaterThanOrEqual(0);
-            const end = lines.findIndex((l, i) => i > start && /^\S/.test(l));
-            return lines.slice(start + 1, end < 0 ? undefined : end).filter((l) => l.trim());
-        };
-        const servers = ["    server pg-wkr1 pg-wkr1:5432 check port 8008", "    server pg-wkr2 pg-wkr2:5432 check port 8008"];
-        expect(section("listen primary")).toEqual(["    bind :5432", "    option httpchk GET /primary", "    http-check expect status 200", ...servers]);
-        expect(section("listen replicas")).toEqual(["    bind :5433", "    balance leastconn", "    option httpchk GET /replica", "    http-check expect status 200", ...servers]);
-        expect(section("frontend health")).toEqual(["    mode http", "    bind :8404", "    monitor-uri /health"]);
+    test("the router: every member checked on Patroni's port, the primary on :5432, the replicas on :5433, health on :8404", () => {
+        expect(JSON.parse(routerSpec(PLAN))).toEqual({ members: ["pg-wkr1", "pg-wkr2"], port: 5432, patroniPort: 8008, primaryPort: 5432, replicaPort: 5433, healthPort: 8404 });
     });
 
     test("etcd: each member names itself, all members form the initial cluster", () => {

@@ -105,6 +105,14 @@ describe("index.ts with the lab profile", () => {
         expect(sched.ports).toBeUndefined();
     });
 
+    test("the router: NET_ADMIN and forwarding for its own namespace, nothing more; its spec names both members", () => {
+        const router = registered.find((r) => r.name === "pg-router" && r.type.endsWith(":Service"))!.inputs;
+        expect(router).toMatchObject({ capAdd: ["NET_ADMIN"], sysctls: { "net.ipv4.ip_forward": "1", "net.ipv4.conf.all.send_redirects": "0" }, maxReplicasPerNode: 1 });
+        expect(router.mounts).toBeUndefined();
+        expect(router.ports).toBeUndefined();
+        expect(JSON.parse(registered.find((r) => r.name === "pg-router" && r.type.endsWith(":Config"))!.inputs.data as string).members).toEqual(["pg-wkr1", "pg-wkr2"]);
+    });
+
     test("every node checks the images it may run before any data-tier service is declared to change", () => {
         const check = (h: string) => registered.find((r) => r.name === `pg-${h}-images`)!.inputs;
         expect(check("mgr1").images).toEqual([LAB_IMAGES.postgres, LAB_IMAGES["postgres-router"], LAB_IMAGES["postgres-etcd"]]);

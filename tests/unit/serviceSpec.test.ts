@@ -77,6 +77,18 @@ describe("renderServiceSpec", () => {
         expect(fieldsFromSpec(rendered, withDns, names).dnsOptions).toEqual(["timeout:1", "attempts:2"]);
     });
 
+    test("added capabilities (normalized to CAP_…) and sysctls render into the ContainerSpec and read back", () => {
+        const withCaps = { ...full, capAdd: ["net_admin"], sysctls: { "net.ipv4.ip_forward": "1" } };
+        const rendered = renderServiceSpec(withCaps);
+        expect(rendered.TaskTemplate.ContainerSpec.CapabilityAdd).toEqual(["CAP_NET_ADMIN"]);
+        expect(rendered.TaskTemplate.ContainerSpec.Sysctls).toEqual({ "net.ipv4.ip_forward": "1" });
+        const read = fieldsFromSpec(rendered, withCaps, names);
+        expect(read.capAdd).toEqual(["CAP_NET_ADMIN"]);
+        expect(read.sysctls).toEqual({ "net.ipv4.ip_forward": "1" });
+        expect(changedKeys(withDefaults(withCaps), read, SERVICE_FIELDS)).toEqual([]);
+        expect(renderServiceSpec(full).TaskTemplate.ContainerSpec.CapabilityAdd).toBeUndefined();
+    });
+
     test("renders a full spec (every managed field)", () => {
         expect(renderServiceSpec(full)).toMatchSnapshot();
     });
@@ -142,6 +154,8 @@ describe("fieldsFromSpec", () => {
         ["--limit-memory 128M", (s) => (s.TaskTemplate.Resources!.Limits!.MemoryBytes = 128 * 1024 ** 2), "resources"],
         ["--stop-grace-period 10s", (s) => (s.TaskTemplate.ContainerSpec.StopGracePeriod = 10e9), "stopGracePeriod"],
         ["--dns-option timeout:1", (s) => (s.TaskTemplate.ContainerSpec.DNSConfig = { Options: ["timeout:1"] }), "dnsOptions"],
+        ["--cap-add SYS_ADMIN", (s) => (s.TaskTemplate.ContainerSpec.CapabilityAdd = ["CAP_SYS_ADMIN"]), "capAdd"],
+        ["--sysctl net.ipv4.ip_forward=1", (s) => (s.TaskTemplate.ContainerSpec.Sysctls = { "net.ipv4.ip_forward": "1" }), "sysctls"],
         ["--health-retries 5", (s) => (s.TaskTemplate.ContainerSpec.Healthcheck!.Retries = 5), "healthcheck"],
         ["--secret-rm svc-fix-sec", (s) => delete s.TaskTemplate.ContainerSpec.Secrets, "secrets"],
         ["--mount-rm /scratch", (s) => s.TaskTemplate.ContainerSpec.Mounts!.pop(), "mounts"],

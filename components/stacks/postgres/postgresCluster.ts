@@ -1,8 +1,9 @@
 // PostgresCluster: PostgreSQL with automatic failover on Docker Swarm. Patroni runs one member per
 // labelled node (one service each, pinned there with its own local volume), elects the primary in
 // an etcd cluster of an odd number of members (also one pinned service each), and rewinds or
-// re-clones a returning old primary. A router (HAProxy checking Patroni's REST API every second)
-// gives one stable endpoint for the primary (`<name>-router:5432`) and one for the replicas (:5433).
+// re-clones a returning old primary. A router (kernel forwarding, steered by Patroni's REST API
+// checked twice a second) gives one stable endpoint for the primary (`<name>-router:5432`) and one
+// for the replicas (:5433).
 // A reconcile job applies the DCS settings, the wanted primary (switchover), roles, databases and
 // grants. Every password is a generated Swarm secret: no input, output or state holds one.
 import * as pulumi from "@pulumi/pulumi";
@@ -28,8 +29,7 @@ import {
     reconcileSpec,
     RoleSpec,
     roleSecret,
-    ROUTER_HEALTH_PORT,
-    routerConfig,
+    routerSpec,
     systemSecrets,
 } from "./render";
 import { validatePostgresArgs } from "./validate";
@@ -39,7 +39,7 @@ export interface PostgresImages {
     readonly postgres: pulumi.Input<string>;
     /** etcd (images/etcd). */
     readonly etcd: pulumi.Input<string>;
-    /** HAProxy (images/router). */
+    /** The router (images/router): nftables forwarding driven by Patroni's REST API. */
     readonly router: pulumi.Input<string>;
 }
 
@@ -248,7 +248,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         });
 
         // 3. The router.
-        const routerCfg = new Config(n.routerConfig, { ...conn, name: n.routerConfig, data: routerConfig(plan), labels }, childOpts);
+        const routerCfg = new Config(n.routerConfig, { ...conn, name: n.routerConfig, data: routerSpec(plan), labels }, childOpts);
         this.router = new Service(
             n.router,
             {
@@ -258,8 +258,14 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 replicas: args.routerReplicas ?? 2,
                 networks: net,
                 endpointMode,
-                configs: [{ configId: routerCfg.configId, configName: routerCfg.configName, target: "/etc/haproxy/haproxy.cfg", mode: 0o444 }],
-                healthcheck: { test: `bash -c '</dev/tcp/127.0.0.1/${ROUTER_HEALTH_PORT}'`, interval: "5s", timeout: "2s", retries: 3, startPeriod: "10s" },
+                configs: [{ configId: routerCfg.configId, configName: routerCfg.configName, target: "/etc/swarm-etl/router.json", mode: 0o444 }],
+                // The kernel forwards the sessions (nftables DNAT): the router's controller needs to
+                // write its own network namespace's rules, and the namespace must forward.
+                capAdd: ["NET_ADMIN"],
+                sysctls: { "net.ipv4.ip_forward": "1", "net.ipv4.conf.all.send_redirects": "0" },
+                // A member's name that stops resolving is asked of the upstream too: fail fast.
+                dnsOptions,
+                healthcheck: { test: ["CMD", "swarm-etl-pg-router", "--health", "/etc/swarm-etl/router.json"], interval: "5s", timeout: "3s", retries: 3, startPeriod: "10s" },
                 restartPolicy: { condition: "any", delay: "1s" },
                 resources: limits(0.5, "128M"),
                 maxReplicasPerNode: 1,

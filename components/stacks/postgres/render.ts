@@ -1,5 +1,5 @@
 // The pure part of the PostgreSQL cluster: names, and the files its services read (Patroni's
-// configuration, HAProxy's, the reconcile job's spec) and the environment of the DCS members.
+// configuration, the router's spec, the reconcile job's spec) and the environment of the DCS members.
 // No password is in any of them: each names the Swarm secret file that holds it.
 import * as YAML from "yaml";
 import type { ParameterValue } from "./parameters";
@@ -198,58 +198,18 @@ export function dcsEnv(plan: PostgresPlan, node: string): Record<string, string>
     };
 }
 
-/** HAProxy: :5432 to the member whose Patroni says it is primary, :5433 to the replicas. */
-export function routerConfig(plan: PostgresPlan): string {
+/** The router's spec (images/router/bin/swarm-etl-pg-router): the members it checks and the ports. */
+export function routerSpec(plan: PostgresPlan): string {
     const n = names(plan.name);
-    const servers = plan.members.map((m) => `    server ${n.member(m)} ${n.member(m)}:${PG_PORT} check port ${PATRONI_PORT}`).join("\n");
-    return `# ${n.router}: written by swarm-etl (components/stacks/postgres/render.ts)
-global
-    maxconn 2000
-
-defaults
-    mode tcp
-    timeout connect 3s
-    timeout client 30m
-    timeout server 30m
-    timeout check 2s
-    # Checked every second; two failures mark a member down and cut its sessions, so no client
-    # stays on a primary that was demoted.
-    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions resolvers swarm init-addr none
-
-# Swarm's DNS: a member's name follows its task (a restarted task has a new address). When the
-# name stops resolving (its node's Docker daemon is gone, the member may still run), the last
-# address is kept: the health checks, not DNS, decide whether the member is there. An address
-# replaced by a new one (a restarted task) is dropped at once (obsolete).
-resolvers swarm
-    nameserver swarm 127.0.0.11:53
-    resolve_retries 3
-    timeout resolve 1s
-    timeout retry 1s
-    hold valid 1s
-    hold nx 1h
-    hold timeout 1h
-    hold refused 1h
-    hold other 1h
-    hold obsolete 1s
-
-listen primary
-    bind :${PG_PORT}
-    option httpchk GET /primary
-    http-check expect status 200
-${servers}
-
-listen replicas
-    bind :${REPLICA_PORT}
-    balance leastconn
-    option httpchk GET /replica
-    http-check expect status 200
-${servers}
-
-frontend health
-    mode http
-    bind :${ROUTER_HEALTH_PORT}
-    monitor-uri /health
-`;
+    const spec = {
+        members: plan.members.map((m) => n.member(m)),
+        port: PG_PORT,
+        patroniPort: PATRONI_PORT,
+        primaryPort: PG_PORT,
+        replicaPort: REPLICA_PORT,
+        healthPort: ROUTER_HEALTH_PORT,
+    };
+    return JSON.stringify(spec, null, 2) + "\n";
 }
 
 /** The reconcile job's spec: DCS settings, the wanted primary, roles, databases and grants. */
