@@ -248,6 +248,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         });
 
         // 3. The router.
+        const routerSpecPath = "/etc/swarm-etl/router.json"; // the image's ENTRYPOINT reads it there
         const routerCfg = new Config(n.routerConfig, { ...conn, name: n.routerConfig, data: routerSpec(plan), labels }, childOpts);
         this.router = new Service(
             n.router,
@@ -258,14 +259,14 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 replicas: args.routerReplicas ?? 2,
                 networks: net,
                 endpointMode,
-                configs: [{ configId: routerCfg.configId, configName: routerCfg.configName, target: "/etc/swarm-etl/router.json", mode: 0o444 }],
+                configs: [{ configId: routerCfg.configId, configName: routerCfg.configName, target: routerSpecPath, mode: 0o444 }],
                 // The kernel forwards the sessions (nftables DNAT): the router's controller needs to
                 // write its own network namespace's rules, and the namespace must forward.
                 capAdd: ["NET_ADMIN"],
                 sysctls: { "net.ipv4.ip_forward": "1", "net.ipv4.conf.all.send_redirects": "0" },
                 // A member's name that stops resolving is asked of the upstream too: fail fast.
                 dnsOptions,
-                healthcheck: { test: ["CMD", "swarm-etl-pg-router", "--health", "/etc/swarm-etl/router.json"], interval: "5s", timeout: "3s", retries: 3, startPeriod: "10s" },
+                healthcheck: { test: ["CMD", "swarm-etl-pg-router", "--health", routerSpecPath], interval: "5s", timeout: "3s", retries: 3, startPeriod: "10s" },
                 restartPolicy: { condition: "any", delay: "1s" },
                 resources: limits(0.5, "128M"),
                 maxReplicasPerNode: 1,
