@@ -2,9 +2,11 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, rawConfigFromEngine, StackConfig } from "./config/schema";
-import { DemoStack, PgBackupRepository, PostgresCluster, Scheduler, SCHEDULER_IMAGE, SwarmCluster } from "./components";
+import { DemoStack, FlightsEtl, PgBackupRepository, PostgresCluster, Scheduler, SCHEDULER_IMAGE, SparkCluster, SwarmCluster } from "./components";
 import { BACKUP_LABEL, CLUSTER_NAME, DCS_LABEL, MEMBER_LABEL, POSTGRES_IMAGES, resolveBackupNode, resolvePostgresNodes } from "./components/stacks/postgres/config";
-import { names as pgNames } from "./components/stacks/postgres/render";
+import { names as pgNames, roleSecret, SECRETS_DIR } from "./components/stacks/postgres/render";
+import { resolveSparkNodes, SPARK_IMAGE } from "./components/stacks/spark/config";
+import { SPARK_UID } from "./components/stacks/spark/sparkCluster";
 
 function loadConfig(): StackConfig {
     try {
@@ -64,7 +66,8 @@ const nodeViews = [...cfg.managers.map((m) => ({ ...m, role: "manager" as const 
 const pgNodes = resolvePostgresNodes(cfg.postgres, nodeViews);
 const backupNode = cfg.postgres.enabled && cfg.postgres.backup.enabled ? resolveBackupNode(cfg.postgres, nodeViews) : undefined;
 // Cron for the swarm: runs the scheduled backups (and later the ETL) as Swarm jobs.
-const scheduler = backupNode ? new Scheduler("swarm-etl-scheduler", { connection: cluster.managerConnection, privateKey, image: cfg.images[SCHEDULER_IMAGE] }, { dependsOn: cluster.members }) : undefined;
+const etlOn = cfg.etl.enabled && cfg.spark.enabled && cfg.postgres.enabled;
+const scheduler = backupNode || (etlOn && cfg.etl.schedule) ? new Scheduler("swarm-etl-scheduler", { connection: cluster.managerConnection, privateKey, image: cfg.images[SCHEDULER_IMAGE] }, { dependsOn: cluster.members }) : undefined;
 const repository = backupNode
     ? new PgBackupRepository(
           `${CLUSTER_NAME}-backup`,
@@ -112,6 +115,62 @@ const postgres = cfg.postgres.enabled
       )
     : undefined;
 
+// The ETL role's password: mounted at the same path in the job's driver and in every executor.
+const etlSecret = etlOn && postgres ? postgres.secrets[roleSecret(cfg.etl.role)] : undefined;
+const etlSecretRef = etlSecret && { secretId: etlSecret.secretId, secretName: etlSecret.secretName, target: pgNames(CLUSTER_NAME).secret(roleSecret(cfg.etl.role)), uid: String(SPARK_UID), gid: String(SPARK_UID), mode: 0o400 };
+const sparkNodes = resolveSparkNodes(cfg.spark, nodeViews);
+const spark = cfg.spark.enabled
+    ? new SparkCluster(
+          "spark",
+          {
+              connection: cluster.managerConnection,
+              privateKey,
+              nodeConnections: cluster.nodeConnections,
+              image: cfg.images[SPARK_IMAGE],
+              masterNode: sparkNodes.master!,
+              workerNodes: sparkNodes.workers,
+              workerLabel: cfg.spark.workers.label,
+              workers: sparkNodes.replicas,
+              workerCores: cfg.spark.workers.cores,
+              workerMemory: cfg.spark.workers.memory,
+              history: cfg.spark.history,
+              executorNetworks: etlSecretRef && postgres ? [postgres.network.networkId] : [],
+              executorSecrets: etlSecretRef ? [etlSecretRef] : [],
+              endpointMode: cfg.endpointMode,
+              encrypted: cfg.encryptOverlays,
+          },
+          { dependsOn: cluster.members },
+      )
+    : undefined;
+const etl =
+    spark && postgres && etlSecretRef
+        ? new FlightsEtl(
+              "etl-flights",
+              {
+                  connection: cluster.managerConnection,
+                  privateKey,
+                  image: cfg.images[SPARK_IMAGE],
+                  spark,
+                  warehouse: {
+                      networkId: postgres.network.networkId,
+                      endpoint: postgres.primaryEndpoint,
+                      database: cfg.etl.database,
+                      user: cfg.etl.role,
+                      schema: cfg.etl.schema,
+                      passwordSecret: etlSecretRef,
+                      passwordFile: `${SECRETS_DIR}/${etlSecretRef.target}`,
+                  },
+                  runId: cfg.etl.runId,
+                  schedule: cfg.etl.schedule,
+                  driverMemory: cfg.etl.driverMemory,
+                  executorMemory: cfg.spark.executorMemory,
+                  keepRuns: cfg.etl.keepRuns,
+                  endpointMode: cfg.endpointMode,
+              },
+              { dependsOn: [...cluster.members, postgres.reconcile, ...(scheduler ? [scheduler] : [])] },
+          )
+        : undefined;
+
 export const profile = cfg.profile;
 export const swarmId = cluster.swarmId;
 export const nodes = cluster.nodes;
@@ -136,3 +195,9 @@ export const postgresSecrets = postgres?.secretNames;
 export const postgresBackupRepository = repository ? { node: repository.node, service: repository.name, stanzas: repository.stanzas } : undefined;
 /** The scheduler's service: `docker exec` into it for `swarm-etl-scheduler list` and `run <template> --wait`. */
 export const schedulerService = scheduler?.serviceName;
+/** The Spark cluster: `sparkMaster` for applications on `sparkNetwork`; the UIs (8080, 8081, 18080) on that network. */
+export const sparkNetwork = spark?.networkName;
+export const sparkMaster = spark?.masterUrl;
+/** The ETL job (`docker service logs <etlJob>`) and its scheduled template (`swarm-etl-scheduler run <etlTemplate> --wait`). */
+export const etlJob = etl?.jobName;
+export const etlTemplate = etl?.templateName;

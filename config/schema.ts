@@ -4,6 +4,8 @@
 import { z } from "zod";
 import ssh2 = require("ssh2");
 import { postgresConfigSchema, postgresStackProblems } from "../components/stacks/postgres/config";
+import { sparkConfigSchema, sparkStackProblems } from "../components/stacks/spark/config";
+import { etlConfigSchema, etlStackProblems } from "../components/stacks/etl/config";
 
 export const PROJECT = "swarm-etl";
 
@@ -258,6 +260,10 @@ const stackConfigShape = {
         images: z.record(z.string(), z.string().min(1)).default({}),
         /** The PostgreSQL cluster (components/stacks/postgres/config.ts). */
         postgres: postgresConfigSchema.default(postgresConfigSchema.parse({})),
+        /** The Spark standalone cluster (components/stacks/spark/config.ts). */
+        spark: sparkConfigSchema.default(sparkConfigSchema.parse({})),
+        /** The flights ETL job on it (components/stacks/etl/config.ts). */
+        etl: etlConfigSchema.default(etlConfigSchema.parse({})),
         /** Lock the managers' Raft keys at rest: a restarted manager needs the unlock key. @default - prod: true, else false */
         autolock: z.boolean().optional(),
         /** Increase to rotate both join tokens (nodes already in the swarm stay). @default - 0 */
@@ -369,6 +375,10 @@ export function stackConfigSchema(options: ParseOptions = {}) {
         for (const [path, message] of anyIssue ? [] : postgresStackProblems(cfg.postgres, nodes, cfg.images, cfg.profile)) {
             issue(path[0] === "images" ? path : ["postgres", ...path], message);
         }
+        for (const [path, message] of anyIssue ? [] : sparkStackProblems(cfg.spark, nodes, cfg.images, cfg.profile)) {
+            issue(path[0] === "images" ? path : ["spark", ...path], message);
+        }
+        for (const [path, message] of anyIssue ? [] : etlStackProblems(cfg.etl, cfg.spark.enabled, cfg.postgres)) issue(["etl", ...path], message);
     });
 }
 

@@ -17,9 +17,10 @@
 #    $SWARM_ETL_CACHE/image/ and imported once as swarm-etl/debian:bookworm;
 # 2. build: a private dockerd (its data in $SWARM_ETL_CACHE/images/dockerd, so its layer cache
 #    survives; no iptables, no bridge: it never touches the lab's namespaces), `docker build
-#    --network host`; the tag is the first 12 hex of sha256(every file of the definition, the base
-#    tarball's sha256), so a definition that did not change is not built again; a definition with a
-#    requirements.txt gets its wheels, downloaded here from PyPI, in wheels/ of its build context;
+#    --network host` of a context staged from the definition (plus the repository files its
+#    context.txt lists); the tag is the first 12 hex of sha256(every file of that context, the base
+#    tarball's sha256), so a definition that did not change is not built again; a context with a
+#    requirements.txt gets its wheels, built here from PyPI, in wheels/;
 # 3. publish: `docker save | docker -H <via> load`, push, and the digest the registry answered.
 # A rerun with nothing changed takes seconds.
 set -euo pipefail
@@ -125,7 +126,27 @@ if [ "$(bd image inspect -f '{{index .Config.Labels "swarm-etl.base"}}' "$BASE_I
 fi
 
 # --- 2. build, 3. publish ------------------------------------------------------------------------
-# definition_hash DIR: sha256 of every file's path, mode and content, and the base.
+# stage NAME DIR: the build context in $CACHE/context/NAME: the definition, plus the repository
+# files its context.txt lists (`SOURCE [DESTINATION]`, repo-relative; # comments), e.g. the ETL
+# job's code in the Spark image.
+stage() {
+    local name=$1 dir=$2 ctx="$CACHE/context/$1" src dst
+    rm -rf "$ctx"; mkdir -p "$ctx"
+    cp -a "$dir/." "$ctx/"
+    if [ -f "$dir/context.txt" ]; then
+        while read -r src dst; do
+            [ -n "$src" ] && [ "${src#\#}" = "$src" ] || continue
+            [ -e "$REPO/$src" ] || die "$name: context.txt names $src, which is not in the repository"
+            dst="${dst:-$(basename "$src")}"
+            mkdir -p "$(dirname "$ctx/$dst")"
+            cp -a "$REPO/$src" "$ctx/$dst"
+        done < "$dir/context.txt"
+        find "$ctx" -name __pycache__ -prune -exec rm -rf {} +
+    fi
+    echo "$ctx"
+}
+
+# definition_hash DIR: sha256 of every file's path, mode and content (the staged context), and the base.
 definition_hash() {
     (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r stat -c '%n %a' && find . -type f -print0 | sort -z | xargs -0 -r sha256sum; echo "base $base_sum") \
         | sha256sum | cut -c1-12
@@ -134,7 +155,8 @@ definition_hash() {
 declare -A REFS=()
 for name in "${names[@]}"; do
     dir="${DEFS[$name]}"
-    tag="$(definition_hash "$dir")"
+    context="$(stage "$name" "$dir")"
+    tag="$(definition_hash "$context")"
     local_ref="swarm-etl/$name:$tag"
     remote_ref="$registry/swarm-etl/$name:$tag"
     if bd image inspect "$local_ref" >/dev/null 2>&1; then
@@ -142,22 +164,19 @@ for name in "${names[@]}"; do
     else
         say "$name: building $tag (${dir#"$REPO"/})"
         t0=$(date +%s)
-        context="$dir"
-        if [ -f "$dir/requirements.txt" ]; then
-            # Python packages: the wheels come from PyPI through this host (it trusts the network's
-            # TLS proxy; a build container does not), once per requirements file, and the image
-            # installs them offline from wheels/ in its context.
-            wheels="$CACHE/wheels/$name-$(sha256sum "$dir/requirements.txt" | cut -c1-12)"
+        if [ -f "$context/requirements.txt" ]; then
+            # Python packages: wheels built here from PyPI through this host (it trusts the network's
+            # TLS proxy; a build container does not), once per requirements file (an sdist such as
+            # pyspark's is built once, pip's cache keeps the wheel), and the image installs them
+            # offline from wheels/ in its context.
+            wheels="$CACHE/wheels/$name-$(sha256sum "$context/requirements.txt" | cut -c1-12)"
             if [ ! -f "$wheels/.done" ]; then
                 rm -rf "$wheels"; mkdir -p "$wheels"
-                python3 -m pip download -q --disable-pip-version-check --only-binary=:all: -r "$dir/requirements.txt" -d "$wheels" >"$CACHE/$name.pip.log" 2>&1 \
-                    || { tail -n 20 "$CACHE/$name.pip.log" >&2; die "$name: pip download failed; the whole log is $CACHE/$name.pip.log"; }
+                PIP_CACHE_DIR="$SWARM_ETL_CACHE/pip" python3 -m pip wheel -q --disable-pip-version-check --use-pep517 -r "$context/requirements.txt" -w "$wheels" >"$CACHE/$name.pip.log" 2>&1 \
+                    || { tail -n 20 "$CACHE/$name.pip.log" >&2; die "$name: building the wheels failed; the whole log is $CACHE/$name.pip.log"; }
                 touch "$wheels/.done"
             fi
-            context="$CACHE/context/$name"
-            rm -rf "$context"; mkdir -p "$context"
-            cp -a "$dir/." "$context/"
-            cp -a "$wheels" "$context/wheels"
+            cp -al "$wheels" "$context/wheels" 2>/dev/null || cp -a "$wheels" "$context/wheels"
         fi
         bd build --network host --build-arg "BASE=$BASE_IMAGE" --label "swarm-etl.definition=$tag" -t "$local_ref" "$context" >"$CACHE/$name.build.log" 2>&1 \
             || { tail -n 30 "$CACHE/$name.build.log" >&2; die "$name: docker build failed; the whole log is $CACHE/$name.build.log"; }

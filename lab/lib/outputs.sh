@@ -24,6 +24,8 @@ write_stack_config() {
       echo "      publicAddress: $(host_pub "$h")"
       echo "      privateAddress: $(host_priv "$h")"
       echo "      hostKey: $(host_key "$h")"
+      # The Spark master (and the ETL job's driver, the history server) on the last manager.
+      [[ $h != "$(managers | tail -n1)" ]] || echo "      labels: {swarm-etl.spark: master}"
     done
     if ((LAB_WORKERS)); then
       echo "  swarm-etl:workers:"
@@ -31,7 +33,7 @@ write_stack_config() {
         echo "    - name: $h"
         echo "      privateAddress: $(host_priv "$h")"
         echo "      hostKey: $(host_key "$h")"
-        echo "      labels: {swarm-etl.postgres: \"true\"}"
+        echo "      labels: {swarm-etl.postgres: \"true\", swarm-etl.spark: worker}"
       done
     else
       echo "  swarm-etl:workers: []"

@@ -2,7 +2,9 @@
 // uses them is created or updated: the node's own daemon asks the registry for each image's
 // manifest (GET /distribution/<image>/json, as a pull would, without pulling). A missing image,
 // an unreachable registry or a digest that does not match fails the check, naming the image, the
-// node and the daemon's error, so `pulumi up` stops before it changes a service.
+// node and the daemon's error, so `pulumi up` stops before it changes a service. A check may also
+// ask for memory: the node's total (the daemon's MemTotal) must hold what the services placed
+// there reserve (a Spark worker's memory), else it fails the same way.
 import * as pulumi from "@pulumi/pulumi";
 import { withSession } from "../ssh/connection";
 import { changedKeys, ConnectionInputs, daemonMessage, knownProps, plain, PROVIDER_VERSION, toTarget } from "./common";
@@ -10,6 +12,8 @@ import { changedKeys, ConnectionInputs, daemonMessage, knownProps, plain, PROVID
 export interface ImageCheckInputs extends ConnectionInputs {
     /** Image references this node may run. */
     images: string[];
+    /** Memory the node must have: bytes, and what needs it (for the message), e.g. `spark.workers.memory 2g (+ 1g for the daemon and Python)`. */
+    memory?: { bytes: number; what: string; fix: string };
     providerVersion: string;
 }
 
@@ -25,6 +29,12 @@ export const pinnedDigest = (ref: string) => /@(sha256:[0-9a-f]{64})$/.exec(ref)
 export function imageCheckMessage(node: string, failures: { image: string; why: string }[]): string {
     const lines = failures.map((f) => `image ${f.image} cannot be pulled on ${node}: ${f.why}`);
     return `${lines.join("; ")}; fix: push the image (bash images/build.sh …) and record its digest, and check that ${node} reaches the registry (a plain-HTTP registry must be in the daemon's insecure-registries); no service was changed`;
+}
+
+const gib = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GiB`;
+/** The message when a node has less memory than its services need. */
+export function memoryCheckMessage(node: string, total: number, m: { bytes: number; what: string; fix: string }): string {
+    return `${node} has ${gib(total)} of memory, less than the ${gib(m.bytes)} that ${m.what} needs; fix: ${m.fix}; no service was changed`;
 }
 
 async function check(p: ImageCheckInputs): Promise<ImageCheckOutputs> {
@@ -46,6 +56,10 @@ async function check(p: ImageCheckInputs): Promise<ImageCheckOutputs> {
         );
         const failures = results.filter((r): r is { image: string; why: string } => "why" in r);
         if (failures.length) throw new Error(imageCheckMessage(node, failures));
+        if (p.memory) {
+            const total = Number((await docker.info()).MemTotal ?? 0);
+            if (total < p.memory.bytes) throw new Error(memoryCheckMessage(node, total, p.memory));
+        }
         return { ...p, digests: Object.fromEntries(results.map((r) => [r.image, (r as { digest: string }).digest])) };
     });
 }
@@ -58,7 +72,7 @@ const provider: pulumi.dynamic.ResourceProvider<ImageCheckInputs, ImageCheckOutp
         return { id, props: plain(knownProps(maybeProps, "swarm:ImageCheck")) };
     },
     async diff(_id, olds, news) {
-        return { changes: changedKeys(olds, news, ["images", "connection", "providerVersion"]).length > 0 };
+        return { changes: changedKeys(olds, news, ["images", "memory", "connection", "providerVersion"]).length > 0 };
     },
     async update(_id, _olds, news) {
         return { outs: plain(await check(news)) };
@@ -70,6 +84,7 @@ export interface ImageCheckArgs {
     connection: pulumi.Input<ConnectionInputs["connection"]>;
     privateKey: pulumi.Input<string>;
     images: pulumi.Input<pulumi.Input<string>[]>;
+    memory?: ImageCheckInputs["memory"];
 }
 
 /** Checks, on one node, that every image it may run can be pulled there. */

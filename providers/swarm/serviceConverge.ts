@@ -20,7 +20,7 @@ export interface TaskView {
 interface ServiceView {
     Spec: {
         Name: string;
-        TaskTemplate: Record<string, unknown> & { RestartPolicy?: { Condition?: string } };
+        TaskTemplate: Record<string, unknown> & { RestartPolicy?: { Condition?: string; MaxAttempts?: number } };
         Mode: { Replicated?: { Replicas?: number }; Global?: object; ReplicatedJob?: { TotalCompletions?: number }; GlobalJob?: object };
     };
     UpdateStatus?: { State?: string; Message?: string };
@@ -169,7 +169,12 @@ export async function waitConverged(withDocker: WithDocker, o: ConvergeOptions):
         if (done) return;
 
         const noRestart = svc.Spec.TaskTemplate.RestartPolicy?.Condition === "none";
-        if (!updating && (failures.length >= MAX_FAILURES || (noRestart && failures.length > 0))) {
+        // A job whose every allowed attempt failed runs no more (Swarm restarts a task MaxAttempts times).
+        const maxAttempts = svc.Spec.TaskTemplate.RestartPolicy?.MaxAttempts ?? 0;
+        const isJob = !!(m.ReplicatedJob || m.GlobalJob);
+        const trying = tasks.some((t) => !known.has(t.ID) && !FAILED.includes(t.Status.State) && t.Status.State !== "complete" && t.DesiredState !== "shutdown");
+        const exhausted = isJob && maxAttempts > 0 && failures.length >= maxAttempts + 1 && !trying;
+        if (!updating && (failures.length >= MAX_FAILURES || exhausted || (noRestart && failures.length > 0))) {
             throw new Error(`service ${o.name} did not converge: ${await failureDetails(failures)}`);
         }
         if (Date.now() > deadline) {

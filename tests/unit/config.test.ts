@@ -22,7 +22,7 @@ function wire(...fields: (string | Buffer)[]): string {
 
 /** The lab config with one worker carrying `fields`. */
 function oneWorker(fields: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-    return labConfig({ workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, labels: { "swarm-etl.postgres": "true" }, ...fields }], ...overrides });
+    return labConfig({ workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, labels: { "swarm-etl.postgres": "true", "swarm-etl.spark": "worker" }, ...fields }], ...overrides });
 }
 
 function problems(raw: Record<string, unknown>, options = {}): string[] {
@@ -107,7 +107,7 @@ describe("parseStackConfig", () => {
     test("unknown keys (typos)", () => {
         const raw = labConfig({ workerz: [] });
         expect(problems(raw)).toEqual([
-            "swarm-etl:workerz: unknown key; fix: remove it or correct its spelling (known keys: profile, sshUser, sshPrivateKey, sshPrivateKeyPath, bastion, managers, workers, network, registry, endpointMode, publishMode, encryptOverlays, demo, images, postgres, autolock, joinTokenRotation, access, hostCheck)",
+            "swarm-etl:workerz: unknown key; fix: remove it or correct its spelling (known keys: profile, sshUser, sshPrivateKey, sshPrivateKeyPath, bastion, managers, workers, network, registry, endpointMode, publishMode, encryptOverlays, demo, images, postgres, spark, etl, autolock, joinTokenRotation, access, hostCheck)",
         ]);
     });
 
@@ -199,8 +199,8 @@ describe("parseStackConfig", () => {
         expect(problems({ ...cfg, managers: drained })).toEqual([
             "swarm-etl:workers: every worker's availability is pause and every manager's availability is drain, so no node can run services; fix: set availability: active on a worker (or add one), or on a manager",
         ]);
-        // An active manager can run the services (the data tier, which needs labelled nodes, is off).
-        const prod = labConfig({ profile: "prod", workers: [], postgres: { enabled: false } });
+        // An active manager can run the services (the data tier and Spark, which need labelled nodes, are off).
+        const prod = labConfig({ profile: "prod", workers: [], postgres: { enabled: false }, spark: { enabled: false }, etl: { enabled: false } });
         const managers = (prod.managers as Record<string, unknown>[]).map((m, i) => (i === 0 ? { ...m, availability: "active" } : m));
         expect(() => parseStackConfig({ ...prod, managers })).not.toThrow();
     });

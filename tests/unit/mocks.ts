@@ -60,6 +60,7 @@ export const LAB_IMAGES = {
     "postgres-etcd": `198.18.20.2:5000/swarm-etl/postgres-etcd@${digest("b")}`,
     "postgres-router": `198.18.20.2:5000/swarm-etl/postgres-router@${digest("c")}`,
     scheduler: `198.18.20.2:5000/swarm-etl/scheduler@${digest("d")}`,
+    spark: `198.18.20.2:5000/swarm-etl/spark@${digest("e")}`,
 };
 
 /** A complete, valid lab configuration (the shape `lab/lab.sh up` writes). */
@@ -69,8 +70,8 @@ export function labConfig(overrides: Record<string, unknown> = {}): Record<strin
         sshUser: "root",
         sshPrivateKeyPath: "/var/lib/swarm-etl-lab/ssh/id_ed25519",
         bastion: { name: "bastion", publicAddress: "198.18.10.2", privateAddress: "198.18.20.2", hostKey: HOST_KEY },
-        managers: [1, 2, 3].map((i) => ({ name: `mgr${i}`, publicAddress: `198.18.10.${10 + i}`, privateAddress: `198.18.20.${10 + i}`, hostKey: HOST_KEY })),
-        workers: [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY, labels: { "swarm-etl.postgres": "true" } })),
+        managers: [1, 2, 3].map((i) => ({ name: `mgr${i}`, publicAddress: `198.18.10.${10 + i}`, privateAddress: `198.18.20.${10 + i}`, hostKey: HOST_KEY, ...(i === 3 ? { labels: { "swarm-etl.spark": "master" } } : {}) })),
+        workers: [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY, labels: { "swarm-etl.postgres": "true", "swarm-etl.spark": "worker" } })),
         network: { publicCidr: "198.18.10.0/24", privateCidr: "198.18.20.0/24" },
         registry: "198.18.20.2:5000",
         endpointMode: "dnsrr",

@@ -22,7 +22,8 @@ function problems(raw: Record<string, unknown>): string[] {
 }
 
 /** The lab config with `postgres` set to `pg`. */
-const withPostgres = (pg: Record<string, unknown>, overrides: Record<string, unknown> = {}) => labConfig({ postgres: pg, ...overrides });
+/** The lab config with `postgres` set to `pg` (Spark and the ETL off: these tests change the nodes and roles they need). */
+const withPostgres = (pg: Record<string, unknown>, overrides: Record<string, unknown> = {}) => labConfig({ postgres: pg, spark: { enabled: false }, etl: { enabled: false }, ...overrides });
 
 const IDENT_FIX = "fix: lower-case letters, digits and _, starting with a letter or _, at most 63 characters";
 
@@ -37,8 +38,8 @@ describe("the postgres slice of the stack config", () => {
                 { name: "keycloak", owner: "keycloak" },
             ],
             roles: [
-                { name: "etl_writer", grants: [{ database: "warehouse", privileges: "write" }] },
-                { name: "analyst", grants: [{ database: "warehouse", privileges: "read" }] },
+                { name: "etl_writer", grants: [{ database: "warehouse", privileges: "write", schemas: ["flights"] }] },
+                { name: "analyst", grants: [{ database: "warehouse", privileges: "read", schemas: ["flights"] }] },
             ],
             failover: { ttl: 10, loopWait: 2, retryTimeout: 4 },
             routerReplicas: 2,
@@ -189,7 +190,7 @@ describe("the postgres slice of the stack config", () => {
         expect(problems(withPostgres({ members: ["mgr1", "wkr1"] }))).toEqual([
             'swarm-etl:postgres.members[0]: mgr1 lacks the node label swarm-etl.postgres=true; fix: add labels: {swarm-etl.postgres: "true"} to mgr1, or choose a labelled node',
         ]);
-        const workers = [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY, labels: { "swarm-etl.postgres": "true" }, ...(i === 2 ? { availability: "drain" } : {}) }));
+        const workers = [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY, labels: { "swarm-etl.postgres": "true", "swarm-etl.spark": "worker" }, ...(i === 2 ? { availability: "drain" } : {}) }));
         expect(problems(labConfig({ workers }))).toEqual([
             "swarm-etl:postgres.members[1]: wkr2 is drained, so its member could not run; fix: set its availability active, or choose another node",
         ]);
@@ -198,7 +199,7 @@ describe("the postgres slice of the stack config", () => {
 
     test("no member: no labelled node, or an empty list", () => {
         const workers = [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY }));
-        expect(problems(labConfig({ workers }))).toEqual([
+        expect(problems(labConfig({ workers, spark: { enabled: false }, etl: { enabled: false } }))).toEqual([
             'swarm-etl:postgres.members: no node is labelled swarm-etl.postgres=true; fix: label the nodes that should run PostgreSQL (labels: {swarm-etl.postgres: "true"}), list them under postgres.members, or set postgres.enabled false',
         ]);
         expect(problems(withPostgres({ members: [] }))).toEqual(["swarm-etl:postgres.members: lists no node; fix: list the nodes that run a PostgreSQL member (2 or more for failover)"]);
@@ -211,6 +212,7 @@ describe("the postgres slice of the stack config", () => {
             `swarm-etl:images.postgres-etcd: is not set, and postgres is enabled; ${fix}`,
             `swarm-etl:images.postgres-router: is not set, and postgres is enabled; ${fix}`,
             `swarm-etl:images.scheduler: is not set, and postgres is enabled; ${fix}`,
+            `swarm-etl:images.spark: is not set, and spark is enabled; ${fix}`,
         ]);
     });
 

@@ -51,6 +51,14 @@ describe("index.ts with the lab profile", () => {
                 ...hosts.map((h) => `pulumi-nodejs:dynamic/swarm:ImageCheck pg-${h}-images`),
                 // Backups: the scheduler, the repository on mgr1 (no member there), the members'
                 // pgbackrest.conf, the first backup's job and the scheduled templates.
+                // Spark: master, history (and their volumes) on mgr3, workers on the labelled workers; the ETL job.
+                "swarm:stacks:Spark spark",
+                "pulumi-nodejs:dynamic/swarm:Network spark-net",
+                ...["master", "worker", "history"].map((r) => `pulumi-nodejs:dynamic/swarm:Service spark-${r}`),
+                ...["events", "master-recovery"].map((v) => `pulumi-nodejs:dynamic/swarm:Volume spark-${v}`),
+                ...["mgr3", "wkr1", "wkr2"].map((h) => `pulumi-nodejs:dynamic/swarm:ImageCheck spark-${h}-images`),
+                "swarm:stacks:FlightsEtl etl-flights",
+                "pulumi-nodejs:dynamic/swarm:Service etl-flights",
                 "swarm:stacks:Scheduler swarm-etl-scheduler",
                 "pulumi-nodejs:dynamic/swarm:Service swarm-etl-scheduler",
                 "swarm:stacks:PgBackupRepository pg-backup",

@@ -21,9 +21,10 @@ export const DEFAULT_DATABASES: DatabaseSpec[] = [
     { name: "warehouse", owner: "warehouse" },
     { name: "keycloak", owner: "keycloak" },
 ];
-export const DEFAULT_ROLES: { name: string; grants: { database: string; privileges: "read" | "write" }[] }[] = [
-    { name: "etl_writer", grants: [{ database: "warehouse", privileges: "write" }] },
-    { name: "analyst", grants: [{ database: "warehouse", privileges: "read" }] },
+export const DEFAULT_ROLES: { name: string; grants: { database: string; privileges: "read" | "write"; schemas?: string[] }[] }[] = [
+    // The ETL job loads the star schema in `flights`; analysts read it.
+    { name: "etl_writer", grants: [{ database: "warehouse", privileges: "write", schemas: ["flights"] }] },
+    { name: "analyst", grants: [{ database: "warehouse", privileges: "read", schemas: ["flights"] }] },
 ];
 
 const nodeName = z.string().min(1);
@@ -50,7 +51,7 @@ export const postgresConfigSchema = z.strictObject({
     parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
     /** @default - warehouse (owner warehouse) and keycloak (owner keycloak) */
     databases: z.array(z.strictObject({ name: z.string(), owner: z.string() })).default(DEFAULT_DATABASES),
-    /** @default - etl_writer (write on warehouse), analyst (read on warehouse) */
+    /** @default - etl_writer (write on warehouse's schema flights), analyst (read on it) */
     roles: z
         .array(
             z.strictObject({

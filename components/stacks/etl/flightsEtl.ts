@@ -1,0 +1,117 @@
+// FlightsEtl: the flights pipeline (etl/) as Swarm jobs on the Spark cluster. The driver runs in a
+// replicated-job task on the master's node (the event logs are there), submits to the master, and
+// its executors on the workers load the warehouse through the PostgreSQL router as the ETL's own
+// login role (its password a Swarm secret, read through WAREHOUSE_PASSWORD_FILE by the driver and
+// by every executor).
+//
+// Two ways a run starts:
+// - `pulumi up`: the job service `<name>` runs when its spec changes (a new image, settings) or
+//   when `runId` changes; the up waits for it and fails when the run fails.
+// - the schedule: a 0-replica template `<name>-scheduled` that the scheduler runs as a Swarm job
+//   when its cron expression is due (in its time zone); never two runs of the template at once.
+// Whatever starts it, one run loads the warehouse at a time: the job takes the warehouse's run
+// lock first and a second run is refused (exit 4) and recorded as `refused` in etl_run.
+import * as pulumi from "@pulumi/pulumi";
+import { HostConnection, Service, ServiceSecretRef } from "../../../providers/swarm";
+import { scheduledJobLabels } from "../scheduler/labels";
+import { SparkCluster } from "../spark/sparkCluster";
+
+export interface WarehouseAccess {
+    /** The network the router is on. */
+    readonly networkId: pulumi.Input<string>;
+    /** host:port of the primary through the router. */
+    readonly endpoint: string;
+    readonly database: string;
+    readonly user: string;
+    readonly schema: string;
+    /** The role's password secret, mounted at the same path in the driver and the executors. */
+    readonly passwordSecret: pulumi.Input<ServiceSecretRef>;
+    readonly passwordFile: string;
+}
+
+export interface FlightsEtlArgs {
+    readonly connection: HostConnection;
+    readonly privateKey: pulumi.Input<string>;
+    readonly image: pulumi.Input<string>;
+    readonly spark: SparkCluster;
+    readonly warehouse: WarehouseAccess;
+    /** Changing it runs the job at the next `pulumi up`. */
+    readonly runId?: string;
+    readonly schedule?: { readonly cron: string; readonly timeZone?: string };
+    /** @default - 1g */
+    readonly driverMemory?: string;
+    /** @default - 1g */
+    readonly executorMemory?: string;
+    /** Finished scheduled runs kept. @default - 3 */
+    readonly keepRuns?: number;
+    readonly endpointMode?: "vip" | "dnsrr";
+}
+
+/** The run's settings: the job reads nothing else (etl/README.md, "Configuration"). No secret is here. */
+export function etlEnv(a: Pick<FlightsEtlArgs, "warehouse" | "driverMemory" | "executorMemory" | "runId">, masterUrl: string, trigger: string): Record<string, string> {
+    const [host, port] = a.warehouse.endpoint.split(":");
+    return {
+        SPARK_MASTER_URL: masterUrl,
+        SPARK_DRIVER_MEMORY: a.driverMemory ?? "1g",
+        SPARK_EXECUTOR_MEMORY: a.executorMemory ?? "1g",
+        WAREHOUSE_HOST: host,
+        WAREHOUSE_PORT: port ?? "5432",
+        WAREHOUSE_DB: a.warehouse.database,
+        WAREHOUSE_USER: a.warehouse.user,
+        WAREHOUSE_SCHEMA: a.warehouse.schema,
+        WAREHOUSE_PASSWORD_FILE: a.warehouse.passwordFile,
+        ETL_TRIGGER: trigger,
+    };
+}
+
+export class FlightsEtl extends pulumi.ComponentResource {
+    /** The job `pulumi up` runs. */
+    public readonly job: Service;
+    /** The scheduled template, with a schedule. */
+    public readonly template: Service | undefined;
+    public readonly jobName: string;
+    public readonly templateName: string | undefined;
+
+    constructor(name: string, args: FlightsEtlArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarm:stacks:FlightsEtl", name, {}, opts);
+        const conn = { connection: args.connection, privateKey: pulumi.secret(args.privateKey) };
+        const labels = { "swarm-etl.stack": name, "swarm-etl.role": "etl" };
+        const task = (trigger: string) => ({
+            ...conn,
+            image: args.image,
+            args: ["job"],
+            env: etlEnv(args, args.spark.masterUrl, trigger),
+            networks: [args.spark.network.networkId, args.warehouse.networkId],
+            endpointMode: args.endpointMode ?? "vip",
+            // The driver writes its event log to the history server's volume.
+            constraints: [args.spark.driverConstraint],
+            mounts: [args.spark.eventsMount],
+            secrets: [args.warehouse.passwordSecret],
+            // A run that fails (a failover of the warehouse in the middle of its load) runs once more;
+            // the warehouse keeps the previous snapshot until a run commits.
+            restartPolicy: { condition: "on-failure" as const, delay: "15s", maxAttempts: 1 },
+            resources: { limits: { cpus: 1, memory: "2560M" } },
+        });
+        const after = pulumi.mergeOptions({ parent: this }, { dependsOn: [...((opts?.dependsOn as pulumi.Resource[]) ?? []), args.spark.master, args.spark.workers, ...args.spark.checks] });
+        this.jobName = name;
+        this.job = new Service(
+            name,
+            { ...task(args.runId ? `up:${args.runId}` : "up"), name, mode: "replicated-job", replicas: 1, labels: { ...labels, "swarm-etl.stateful": "false" }, convergeTimeoutSeconds: 1800 },
+            after,
+        );
+        if (args.schedule) {
+            this.templateName = `${name}-scheduled`;
+            this.template = new Service(
+                this.templateName,
+                {
+                    ...task("schedule"),
+                    name: this.templateName,
+                    replicas: 0,
+                    labels: { ...labels, ...scheduledJobLabels(args.schedule.cron, args.keepRuns ?? 3, args.schedule.timeZone), "swarm-etl.stateful": "false" },
+                },
+                after,
+            );
+        }
+        this.registerOutputs({ jobName: this.jobName, templateName: this.templateName });
+    }
+}
