@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: bring the lab up, run `pulumi up --stack lab` with the real engine, print the
-# stack's outputs. Does its own setup on a fresh machine.
+# The main job: bring the lab up, run `pulumi up --stack lab` with the real engine (the swarm, the
+# data tier, Spark, and the ETL job run on it into the warehouse), print the stack's outputs, what
+# the ETL loaded and where to look next. Does its own setup on a fresh machine.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -28,7 +29,28 @@ node="$(pulumi stack output postgresBackupRepository --stack lab --json | python
 ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" "$node" 'docker exec $(docker ps -q -f label=com.docker.swarm.service.name=pg-backup) pgbackrest --stanza=pg info'
 sched="$(ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 docker service ps swarm-etl-scheduler --filter desired-state=running --format '{{.Node}}')"
 ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" "$sched" 'docker exec $(docker ps -q -f label=com.docker.swarm.service.name=swarm-etl-scheduler) swarm-etl-scheduler list'
+echo
+echo "== the ETL: the flights job ran on the swarm's Spark cluster ($(pulumi stack output sparkMaster --stack lab)), loading the warehouse"
+member="$(ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 "docker service ps pg-wkr1 --filter desired-state=running --format '{{.Node}}'")"
+warehouse() {
+    echo "$1" | ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" "$member" 'docker exec -i $(docker ps -q -f label=com.docker.swarm.service.name=pg-wkr1) sh -c '"'"'PGPASSWORD="$(cat /run/secrets/pg-superuser)" psql -h pg-router -U postgres -d warehouse -v ON_ERROR_STOP=1 -P footer=off -f -'"'"
+}
+warehouse "SELECT run_id, status, spark_master, finished_at - started_at AS took, rows_loaded, round(load_rows_per_second) AS load_rows_per_s,
+       (SELECT count(*) FILTER (WHERE passed) || ' of ' || count(*) FROM flights.etl_dq_result d WHERE d.run_id = r.run_id) AS checks_passed
+  FROM flights.etl_run r ORDER BY started_at DESC LIMIT 3;
+SELECT 'fact_flight' AS \"table\", count(*) AS \"rows\" FROM flights.fact_flight
+UNION ALL SELECT 'dim_airport', count(*) FROM flights.dim_airport UNION ALL SELECT 'dim_airline', count(*) FROM flights.dim_airline
+UNION ALL SELECT 'dim_plane', count(*) FROM flights.dim_plane UNION ALL SELECT 'dim_weather', count(*) FROM flights.dim_weather
+UNION ALL SELECT 'dim_date', count(*) FROM flights.dim_date UNION ALL SELECT 'quarantine', count(*) FROM flights.quarantine;"
+master_node="$(ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 "docker service ps spark-master --filter desired-state=running --format '{{.Node}}'")"
+ui_ip() { ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" "$master_node" "docker network inspect docker_gwbridge -f '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{println}}{{end}}'" | awk -v s="$1" '$1 ~ "^"s"\\." {print $2}' | cut -d/ -f1 | head -n1; }
 cat <<EOF
+
+Where to look next (the UIs publish no port until the identity issue's edge; tunnel to them):
+  Spark master   ssh -F $SWARM_ETL_LAB_DIR/ssh/config -N -L 8080:$(ui_ip spark-master):8080 $master_node    then http://localhost:8080
+  history server ssh -F $SWARM_ETL_LAB_DIR/ssh/config -N -L 18080:$(ui_ip spark-history):18080 $master_node  then http://localhost:18080
+  the run's log  ssh -F $SWARM_ETL_LAB_DIR/ssh/config mgr1 docker service logs etl-flights
+  run it again   pulumi config set --stack lab etl.runId "\$(date +%s)" && pulumi up --stack lab   (docs/spark.md)
 
 Clients attach to the overlay network $(pulumi stack output postgresNetwork --stack lab) and connect to
   $(pulumi stack output postgresPrimary --stack lab)   the primary (reads and writes)

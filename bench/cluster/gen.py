@@ -52,6 +52,8 @@ for n in nodes:
 stack = yaml.safe_load(open(lab_config))["config"]
 stack["swarm-etl:demo"] = dict(stack.get("swarm-etl:demo") or {}, enabled=False)
 stack["swarm-etl:postgres"] = {"enabled": False}
+stack["swarm-etl:spark"] = {"enabled": False}
+stack["swarm-etl:etl"] = {"enabled": False}
 by_name = {n["name"]: n for n in nodes}
 for key in ("swarm-etl:managers", "swarm-etl:workers"):
     for entry in stack.get(key) or []:

@@ -31,7 +31,8 @@ export function labStack(): Promise<Stack> {
 
 /**
  * Makes sure the lab's swarm exists, every node Ready: when it is not, `pulumi up --stack lab`
- * builds it (an earlier test file may have destroyed it).
+ * builds it (an earlier test file may have destroyed it), the swarm and the demo only: each test
+ * file deploys the platform services it tests.
  */
 export async function ensureSwarm(): Promise<void> {
     const cfg = labConfig();
@@ -44,7 +45,13 @@ export async function ensureSwarm(): Promise<void> {
     });
     if (ready === expected) return;
     const stack = await labStack();
-    await stack.up({ onOutput: log("lab-up") });
+    const off = ["swarm-etl:postgres", "swarm-etl:spark", "swarm-etl:etl"];
+    for (const k of off) await stack.setConfig(k, { value: JSON.stringify({ enabled: false }) });
+    try {
+        await stack.up({ onOutput: log("lab-up") });
+    } finally {
+        for (const k of off) await stack.removeConfig(k);
+    }
 }
 
 /** How resources reach the swarm's first manager, through the bastion (the other managers as alternates). */

@@ -45,6 +45,8 @@ function writeConfig(shape: Shape): void {
         "swarm-etl:workers": pick(labWorkers, shape.workers),
         "swarm-etl:demo": { enabled: false },
         "swarm-etl:postgres": { enabled: false },
+        "swarm-etl:spark": { enabled: false },
+        "swarm-etl:etl": { enabled: false },
         "swarm-etl:access": { knownHostsFile },
     };
     for (const [k, v] of Object.entries(shape.extra ?? {})) config[`swarm-etl:${k}`] = v;

@@ -40,9 +40,12 @@ describe("pulumi up --stack lab, through the bastion, with the real engine", () 
 
     beforeAll(async () => {
         stack = await labStack();
-        // This file tests the cluster and the demo; the data tier has its own (postgres.test.ts).
-        await stack.setConfig("swarm-etl:postgres", { value: JSON.stringify({ enabled: false }) });
-        afterAllRestore = () => stack.removeConfig("swarm-etl:postgres");
+        // This file tests the cluster and the demo; the data tier and Spark have their own (postgres.test.ts, etl.test.ts).
+        const off = ["swarm-etl:postgres", "swarm-etl:spark", "swarm-etl:etl"];
+        for (const k of off) await stack.setConfig(k, { value: JSON.stringify({ enabled: false }) });
+        afterAllRestore = async () => {
+            for (const k of off) await stack.removeConfig(k);
+        };
         // Start from nothing, whatever an earlier demo left in this lab.
         await stack.destroy({ onOutput: log("destroy-before") });
         for (const n of nodeNames) expect(await swarmStateOf(n)).toBe("inactive");

@@ -133,13 +133,15 @@ describe("the CI scripts against the real CLI", () => {
 });
 
 // Last: these previews leave the stack file with the demo off (the drift check above needs it on).
-describe("the data tier under the policy pack (the real engine)", () => {
-    // The platform stacks pass every rule at the lab's and at prod's levels: the data tier on its
-    // own (demo off), with encrypted overlays as a real cluster has them.
+describe("the platform under the policy pack (the real engine)", () => {
+    // The platform stacks pass every rule at the lab's and at prod's levels: the data tier, Spark
+    // and the ETL job with its schedule (demo off), with encrypted overlays as a real cluster has them.
     const dataTierOnly = (config: Record<string, unknown>) => {
         if (!config["swarm-etl:images"]) throw new Error("Pulumi.lab.yaml has no swarm-etl:images: run `bash images/build.sh --lab` (npm test does)");
         config["swarm-etl:demo"] = { enabled: false };
         config["swarm-etl:postgres"] = { enabled: true };
+        config["swarm-etl:spark"] = { enabled: true };
+        config["swarm-etl:etl"] = { enabled: true, schedule: { cron: "0 3 * * *", timeZone: "Europe/Berlin" } };
         config["swarm-etl:encryptOverlays"] = true;
     };
     for (const level of ["lab", "prod"] as const) {
@@ -147,6 +149,7 @@ describe("the data tier under the policy pack (the real engine)", () => {
             const { code, out } = preview(`data-tier-${level}`, level, dataTierOnly);
             expect(out).toContain("pg-wkr1");
             expect(out).toContain("pg-router");
+            for (const s of ["spark-master", "spark-worker", "spark-history", "etl-flights", "etl-flights-scheduled"]) expect(out).toContain(s);
             expect(out).not.toContain("[mandatory]");
             expect(out).not.toContain("[advisory]");
             expect(out).not.toContain("can't run policy");
