@@ -6,6 +6,7 @@ import { DemoStack, FlightsEtl, PgBackupRepository, PostgresCluster, Scheduler, 
 import { BACKUP_LABEL, CLUSTER_NAME, DCS_LABEL, MEMBER_LABEL, POSTGRES_IMAGES, resolveBackupNode, resolvePostgresNodes } from "./components/stacks/postgres/config";
 import { names as pgNames, roleSecret, SECRETS_DIR } from "./components/stacks/postgres/render";
 import { resolveSparkNodes, SPARK_IMAGE } from "./components/stacks/spark/config";
+import { PUSHGATEWAY_IMAGE } from "./components/stacks/etl/config";
 import { SPARK_UID } from "./components/stacks/spark/sparkCluster";
 
 function loadConfig(): StackConfig {
@@ -165,6 +166,7 @@ const etl =
                   driverMemory: cfg.etl.driverMemory,
                   executorMemory: cfg.spark.executorMemory,
                   keepRuns: cfg.etl.keepRuns,
+                  pushgateway: { image: cfg.images[PUSHGATEWAY_IMAGE], nodeConnection: spark.masterNodeConnection },
                   endpointMode: cfg.endpointMode,
               },
               { dependsOn: [...cluster.members, postgres.reconcile, ...(scheduler ? [scheduler] : [])] },
@@ -201,3 +203,5 @@ export const sparkMaster = spark?.masterUrl;
 /** The ETL job (`docker service logs <etlJob>`) and its scheduled template (`swarm-etl-scheduler run <etlTemplate> --wait`). */
 export const etlJob = etl?.jobName;
 export const etlTemplate = etl?.templateName;
+/** The runs' metrics (Prometheus text): http://<etlPushgateway>:9091/metrics on the Spark network. */
+export const etlPushgateway = etl?.pushgateway ? `${etl.jobName}-pushgateway` : undefined;

@@ -378,7 +378,9 @@ export function stackConfigSchema(options: ParseOptions = {}) {
         for (const [path, message] of anyIssue ? [] : sparkStackProblems(cfg.spark, nodes, cfg.images, cfg.profile)) {
             issue(path[0] === "images" ? path : ["spark", ...path], message);
         }
-        for (const [path, message] of anyIssue ? [] : etlStackProblems(cfg.etl, cfg.spark.enabled, cfg.postgres)) issue(["etl", ...path], message);
+        for (const [path, message] of anyIssue ? [] : etlStackProblems(cfg.etl, cfg.spark.enabled, cfg.postgres, cfg.images, cfg.profile)) {
+            issue(path[0] === "images" ? path : ["etl", ...path], message);
+        }
     });
 }
 

@@ -12,6 +12,7 @@ import { DEFAULT_ROLES, POSTGRES_IMAGES } from "../../components/stacks/postgres
 import { roleSecret, SECRETS_DIR } from "../../components/stacks/postgres/render";
 import { Scheduler, SCHEDULER_IMAGE } from "../../components/stacks/scheduler/scheduler";
 import { SPARK_IMAGE } from "../../components/stacks/spark/config";
+import { PUSHGATEWAY_IMAGE } from "../../components/stacks/etl/config";
 import { SparkCluster, SPARK_UID } from "../../components/stacks/spark/sparkCluster";
 import { ensureSwarm, inlineStack, labStack, log, managerConnection, nodeConnections, secretKey } from "./harness";
 import { labConfig } from "./labConfig";
@@ -74,6 +75,7 @@ async function program() {
             runId: state.runId,
             schedule: state.schedule,
             executorMemory: "768m",
+            pushgateway: { image: image(PUSHGATEWAY_IMAGE), nodeConnection: nodeConnections()[MASTER_NODE] },
             endpointMode: "dnsrr",
         },
         { dependsOn: [pg.reconcile, scheduler] },
@@ -154,6 +156,11 @@ describe("the flights ETL on the lab's Spark cluster", () => {
         const history = `$(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-spark-history | head -n1)`;
         const apps = async () => JSON.parse(await sh(`docker exec ${history} python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:18080/api/v1/applications').read().decode())"`, MASTER_NODE)) as { name: string; attempts: { completed: boolean }[] }[];
         await until(async () => (await apps()).some((a) => a.name === "swarm-etl-flights" && a.attempts.every((t) => t.completed)), 60_000, "the history server lists the finished run");
+        // The run's metrics are on the gateway, for Prometheus.
+        const gw = `$(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-flights-pushgateway | head -n1)`;
+        const metrics = await sh(`docker exec ${gw} curl -fsS http://127.0.0.1:9091/metrics`, MASTER_NODE);
+        expect(metrics).toMatch(/^swarm_etl_run_outcome\{.*outcome="succeeded".*\} 1$/m);
+        expect(metrics).toMatch(/^swarm_etl_rows\{.*stage="load".*table="fact_flight".*\} 336776$/m);
         firstChecksums = await psql(CHECKSUM);
         expect(firstChecksums.split(" ")).toHaveLength(7);
     });

@@ -61,6 +61,7 @@ export const LAB_IMAGES = {
     "postgres-router": `198.18.20.2:5000/swarm-etl/postgres-router@${digest("c")}`,
     scheduler: `198.18.20.2:5000/swarm-etl/scheduler@${digest("d")}`,
     spark: `198.18.20.2:5000/swarm-etl/spark@${digest("e")}`,
+    "etl-pushgateway": `198.18.20.2:5000/swarm-etl/etl-pushgateway@${digest("f")}`,
 };
 
 /** A complete, valid lab configuration (the shape `lab/lab.sh up` writes). */

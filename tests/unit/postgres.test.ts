@@ -213,6 +213,7 @@ describe("the postgres slice of the stack config", () => {
             `swarm-etl:images.postgres-router: is not set, and postgres is enabled; ${fix}`,
             `swarm-etl:images.scheduler: is not set, and postgres is enabled; ${fix}`,
             `swarm-etl:images.spark: is not set, and spark is enabled; ${fix}`,
+            `swarm-etl:images.etl-pushgateway: is not set, and etl is enabled; ${fix}`,
         ]);
     });
 

@@ -59,6 +59,8 @@ describe("index.ts with the lab profile", () => {
                 ...["mgr3", "wkr1", "wkr2"].map((h) => `pulumi-nodejs:dynamic/swarm:ImageCheck spark-${h}-images`),
                 "swarm:stacks:FlightsEtl etl-flights",
                 "pulumi-nodejs:dynamic/swarm:Service etl-flights",
+                "pulumi-nodejs:dynamic/swarm:Service etl-flights-pushgateway",
+                "pulumi-nodejs:dynamic/swarm:Volume etl-flights-pushgateway-data",
                 "swarm:stacks:Scheduler swarm-etl-scheduler",
                 "pulumi-nodejs:dynamic/swarm:Service swarm-etl-scheduler",
                 "swarm:stacks:PgBackupRepository pg-backup",

@@ -73,9 +73,10 @@ describe("the spark and etl slices of the stack config", () => {
             "swarm-etl:etl.role: analyst has no write grant on warehouse's schema flights; fix: give it grants: [{database: warehouse, privileges: write, schemas: [flights]}] in postgres.roles",
         ]);
         expect(problems(labConfig({ etl: { database: "lake" } }))).toEqual(['swarm-etl:etl.database: "lake" is not a database of postgres.databases (warehouse, keycloak); fix: name one, or add it']);
-        const { spark: _spark, ...noSpark } = LAB_IMAGES;
+        const { spark: _spark, "etl-pushgateway": _gateway, ...noSpark } = LAB_IMAGES;
         expect(problems(labConfig({ images: noSpark }))).toEqual([
             "swarm-etl:images.spark: is not set, and spark is enabled; fix: run `images/build.sh --registry <registry> --via <manager> --stack <stack>` (the lab: `images/build.sh --lab`), which records it",
+            "swarm-etl:images.etl-pushgateway: is not set, and etl is enabled; fix: run `images/build.sh --registry <registry> --via <manager> --stack <stack>` (the lab: `images/build.sh --lab`), which records it",
         ]);
         expect(() => parseStackConfig(labConfig({ spark: { enabled: false }, etl: { enabled: false } }))).not.toThrow();
     });
@@ -130,6 +131,7 @@ describe("the components under mocks", () => {
             warehouse: { networkId: "net-pg", endpoint: "pg-router:5432", database: "warehouse", user: "etl_writer", schema: "flights", passwordSecret: secret, passwordFile: "/run/secrets/pg-role-etl_writer" },
             runId: "r1",
             schedule: { cron: "30 2 * * *", timeZone: "Europe/Berlin" },
+            pushgateway: { image: LAB_IMAGES["etl-pushgateway"], nodeConnection: { ...conn, name: "mgr3" } },
         });
         await valueOf(pulumi.output(etl.job.urn));
         for (let i = 0; i < 200 && !registered.some((r) => r.name === "etl-flights-scheduled"); i++) await new Promise((r) => setTimeout(r, 10));
@@ -155,7 +157,8 @@ describe("the components under mocks", () => {
     test("the job: runs at up when runId changes, no secret in its settings; the template has the schedule and its zone", () => {
         const job = svc("etl-flights");
         expect(job).toMatchObject({ mode: "replicated-job", replicas: 1, args: ["job"], networks: ["net-spark-net", "net-pg"], mounts: [{ type: "volume", source: "spark-events", target: "/data/events" }] });
-        expect(job.env).toEqual(etlEnv({ warehouse: { endpoint: "pg-router:5432", database: "warehouse", user: "etl_writer", schema: "flights", passwordFile: "/run/secrets/pg-role-etl_writer" } as never, runId: "r1" }, "spark://spark-master:7077", "up:r1"));
+        expect(job.env).toEqual(etlEnv({ warehouse: { endpoint: "pg-router:5432", database: "warehouse", user: "etl_writer", schema: "flights", passwordFile: "/run/secrets/pg-role-etl_writer" } as never, runId: "r1" }, "spark://spark-master:7077", "up:r1", "etl-flights-pushgateway"));
+        expect(job.env.PUSHGATEWAY_URL).toBe("http://etl-flights-pushgateway:9091");
         expect(job.env.ETL_TRIGGER).toBe("up:r1");
         expect(Object.keys(job.env).filter((k) => /PASSWORD$/.test(k))).toEqual([]);
         const t = svc("etl-flights-scheduled");

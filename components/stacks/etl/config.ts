@@ -5,6 +5,8 @@ import { z } from "zod";
 import { SPARK_MEMORY_RE } from "../spark/config";
 import { scheduleProblem, timeZoneProblem } from "../scheduler/labels";
 
+/** The ETL's metrics gateway image, by its name in `swarm-etl:images`. */
+export const PUSHGATEWAY_IMAGE = "etl-pushgateway";
 export const DEFAULT_ETL = { enabled: true, database: "warehouse", role: "etl_writer", schema: "flights", driverMemory: "1g", keepRuns: 3 } as const;
 
 export const etlConfigSchema = z.strictObject({
@@ -41,7 +43,7 @@ interface PostgresView {
 }
 
 /** Every problem of the slice that needs the rest of the config, as `[path under etl, message]`. */
-export function etlStackProblems(etl: EtlConfig, sparkEnabled: boolean, pg: PostgresView): [(string | number)[], string][] {
+export function etlStackProblems(etl: EtlConfig, sparkEnabled: boolean, pg: PostgresView, images: Record<string, string> = {}, profile = "lab"): [(string | number)[], string][] {
     if (!etl.enabled) return [];
     const out: [(string | number)[], string][] = [];
     if (!sparkEnabled) out.push([["enabled"], "the ETL job runs on the Spark cluster, but spark.enabled is false; fix: enable spark, or set etl.enabled false"]);
@@ -56,6 +58,9 @@ export function etlStackProblems(etl: EtlConfig, sparkEnabled: boolean, pg: Post
         else if (!role.grants.some((g) => g.database === etl.database && g.privileges === "write" && (g.schemas ?? ["public"]).includes(etl.schema)))
             out.push([["role"], `${etl.role} has no write grant on ${etl.database}'s schema ${etl.schema}; fix: give it grants: [{database: ${etl.database}, privileges: write, schemas: [${etl.schema}]}] in postgres.roles`]);
     }
+    const ref = images[PUSHGATEWAY_IMAGE];
+    if (!ref) out.push([["images", PUSHGATEWAY_IMAGE], `is not set, and etl is enabled; fix: run \`images/build.sh --registry <registry> --via <manager> --stack <stack>\` (the lab: \`images/build.sh --lab\`), which records it`]);
+    else if (profile !== "lab" && !/@sha256:[0-9a-f]{64}$/.test(ref)) out.push([["images", PUSHGATEWAY_IMAGE], `${JSON.stringify(ref)} is not pinned by digest; fix: use the reference images/build.sh recorded (<registry>/<repo>@sha256:…)`]);
     if (etl.schedule) {
         const tz = timeZoneProblem(etl.schedule.timeZone);
         if (tz) out.push([["schedule", "timeZone"], tz]);

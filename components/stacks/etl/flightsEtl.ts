@@ -11,8 +11,11 @@
 //   when its cron expression is due (in its time zone); never two runs of the template at once.
 // Whatever starts it, one run loads the warehouse at a time: the job takes the warehouse's run
 // lock first and a second run is refused (exit 4) and recorded as `refused` in etl_run.
+//
+// Each run pushes its metrics (etl/README.md) to `<name>-pushgateway` (Debian's Prometheus
+// Pushgateway, its state on a volume of the master's node), where Prometheus scrapes them.
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection, Service, ServiceSecretRef } from "../../../providers/swarm";
+import { HostConnection, Service, ServiceSecretRef, Volume } from "../../../providers/swarm";
 import { scheduledJobLabels } from "../scheduler/labels";
 import { SparkCluster } from "../spark/sparkCluster";
 
@@ -44,11 +47,13 @@ export interface FlightsEtlArgs {
     readonly executorMemory?: string;
     /** Finished scheduled runs kept. @default - 3 */
     readonly keepRuns?: number;
+    /** The metrics gateway: its image (images/pushgateway) and the master node's own connection (its volume). */
+    readonly pushgateway?: { readonly image: pulumi.Input<string>; readonly nodeConnection: HostConnection };
     readonly endpointMode?: "vip" | "dnsrr";
 }
 
 /** The run's settings: the job reads nothing else (etl/README.md, "Configuration"). No secret is here. */
-export function etlEnv(a: Pick<FlightsEtlArgs, "warehouse" | "driverMemory" | "executorMemory" | "runId">, masterUrl: string, trigger: string): Record<string, string> {
+export function etlEnv(a: Pick<FlightsEtlArgs, "warehouse" | "driverMemory" | "executorMemory" | "runId">, masterUrl: string, trigger: string, pushgateway?: string): Record<string, string> {
     const [host, port] = a.warehouse.endpoint.split(":");
     return {
         SPARK_MASTER_URL: masterUrl,
@@ -61,6 +66,7 @@ export function etlEnv(a: Pick<FlightsEtlArgs, "warehouse" | "driverMemory" | "e
         WAREHOUSE_SCHEMA: a.warehouse.schema,
         WAREHOUSE_PASSWORD_FILE: a.warehouse.passwordFile,
         ETL_TRIGGER: trigger,
+        ...(pushgateway ? { PUSHGATEWAY_URL: `http://${pushgateway}:9091`, PUSHGATEWAY_JOB: "swarm_etl" } : {}),
     };
 }
 
@@ -71,16 +77,39 @@ export class FlightsEtl extends pulumi.ComponentResource {
     public readonly template: Service | undefined;
     public readonly jobName: string;
     public readonly templateName: string | undefined;
+    public readonly pushgateway: Service | undefined;
 
     constructor(name: string, args: FlightsEtlArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm:stacks:FlightsEtl", name, {}, opts);
         const conn = { connection: args.connection, privateKey: pulumi.secret(args.privateKey) };
         const labels = { "swarm-etl.stack": name, "swarm-etl.role": "etl" };
+        const gatewayName = args.pushgateway ? `${name}-pushgateway` : undefined;
+        if (args.pushgateway) {
+            const vol = new Volume(`${gatewayName}-data`, { connection: args.pushgateway.nodeConnection, privateKey: conn.privateKey, name: `${gatewayName}-data`, labels: { "swarm-etl.stack": name } }, { parent: this });
+            this.pushgateway = new Service(
+                gatewayName!,
+                {
+                    ...conn,
+                    name: gatewayName!,
+                    image: args.pushgateway.image,
+                    networks: [args.spark.network.networkId],
+                    endpointMode: args.endpointMode ?? "vip",
+                    constraints: [vol.constraint],
+                    mounts: [{ type: "volume", source: `${gatewayName}-data`, target: "/data" }],
+                    healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9091/-/ready"], interval: "10s", timeout: "3s", retries: 3, startPeriod: "10s" },
+                    restartPolicy: { condition: "any", delay: "2s" },
+                    resources: { limits: { cpus: 0.25, memory: "128M" } },
+                    stopGracePeriod: "5s",
+                    labels: { "swarm-etl.stack": name, "swarm-etl.role": "etl-metrics", "swarm-etl.stateful": "true", "swarm-etl.ui": "true" },
+                },
+                { parent: this, dependsOn: opts?.dependsOn },
+            );
+        }
         const task = (trigger: string) => ({
             ...conn,
             image: args.image,
             args: ["job"],
-            env: etlEnv(args, args.spark.masterUrl, trigger),
+            env: etlEnv(args, args.spark.masterUrl, trigger, gatewayName),
             networks: [args.spark.network.networkId, args.warehouse.networkId],
             endpointMode: args.endpointMode ?? "vip",
             // The driver writes its event log to the history server's volume.
@@ -92,7 +121,7 @@ export class FlightsEtl extends pulumi.ComponentResource {
             restartPolicy: { condition: "on-failure" as const, delay: "15s", maxAttempts: 1 },
             resources: { limits: { cpus: 1, memory: "2560M" } },
         });
-        const after = pulumi.mergeOptions({ parent: this }, { dependsOn: [...((opts?.dependsOn as pulumi.Resource[]) ?? []), args.spark.master, args.spark.workers, ...args.spark.checks] });
+        const after = pulumi.mergeOptions({ parent: this }, { dependsOn: [...((opts?.dependsOn as pulumi.Resource[]) ?? []), args.spark.master, args.spark.workers, ...args.spark.checks, ...(this.pushgateway ? [this.pushgateway] : [])] });
         this.jobName = name;
         this.job = new Service(
             name,
@@ -112,6 +141,6 @@ export class FlightsEtl extends pulumi.ComponentResource {
                 after,
             );
         }
-        this.registerOutputs({ jobName: this.jobName, templateName: this.templateName });
+        this.registerOutputs({ jobName: this.jobName, templateName: this.templateName, pushgateway: gatewayName });
     }
 }

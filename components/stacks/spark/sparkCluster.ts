@@ -81,6 +81,8 @@ export class SparkCluster extends pulumi.ComponentResource {
     public readonly driverConstraint: pulumi.Output<string>;
     /** The event-log volume, for the drivers (on the master's node). */
     public readonly eventsMount: { type: "volume"; source: string; target: string };
+    /** The master node's own connection (applications keep their volumes there). */
+    public readonly masterNodeConnection: HostConnection;
     /** Services the images' checks guard: an application depends on them too. */
     public readonly checks: ImageCheck[];
 
@@ -119,6 +121,7 @@ export class SparkCluster extends pulumi.ComponentResource {
 
         this.network = new Network(n.network, { ...conn, name: n.network, attachable: true, encrypted: args.encrypted ?? true, labels }, childOpts);
         const masterConn = { connection: args.nodeConnections[args.masterNode], privateKey: conn.privateKey };
+        this.masterNodeConnection = args.nodeConnections[args.masterNode];
         const recovery = new Volume(n.recoveryVolume, { ...masterConn, name: n.recoveryVolume, labels }, childOpts);
         const events = new Volume(n.eventsVolume, { ...masterConn, name: n.eventsVolume, labels }, childOpts);
         this.driverConstraint = events.constraint;
