@@ -7,6 +7,7 @@ import os
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from importlib import resources
 
@@ -30,7 +31,7 @@ def spark_session(cfg: Config):
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.debug.maxToStringFields", "200")
-            # One Arrow batch = one COPY chunk of a partition writer.
+            # One Arrow batch = one COPY chunk (about 10 MB for the fact).
             .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(warehouse.COPY_CHUNK_ROWS))
             # Constraint propagation grows exponentially with the wide CASE expressions of the
             # validation (an optimizer OutOfMemoryError on the duplicate frames); it buys nothing here.
@@ -67,7 +68,7 @@ def build(spark, landed: source.Landed, load_partitions: int | None) -> dict:
     `_source_time_hour`), nothing computed yet.
 
     Each source is read and typed once for the duplicate check, once for the star schema and once
-    for the quarantine; `materialize` then persists the outputs on the executors."""
+    for the quarantine; `materialize` then computes, encodes and persists them on the executors."""
     from pyspark.sql import functions as F
 
     batch = landed.batch_id
@@ -89,57 +90,71 @@ def build(spark, landed: source.Landed, load_partitions: int | None) -> dict:
     return frames
 
 
-def materialize(spark, frames: dict, load_partitions: int | None, metrics: Metrics) -> tuple[dict, list[q.Check]]:
-    """Computes and persists every output table on the executors (memory, spilling to disk: the
-    driver holds none of it) and takes the transform's counts with Spark aggregations. Adds
-    dim_date, which covers the years of the flights."""
-    from pyspark import StorageLevel
-    from pyspark.sql import functions as F
+JSONB = {"quarantine": frozenset({"raw_record"})}
 
-    counts = {}
+
+def materialize(spark, frames: dict, load_partitions: int | None, metrics: Metrics) -> tuple[dict, dict, list[q.Check]]:
+    """Computes every output table on the executors, encodes each batch into COPY chunks there
+    and persists the chunks (memory, spilling to disk: the driver holds none of it); the counts
+    come from a Spark aggregation over the chunks. Adds dim_date, which covers the years of the
+    flights. Returns (chunks per table as RDDs, COPY columns per table, checks)."""
+    from pyspark import StorageLevel
+
+    def encode(t, df):
+        columns = tuple(c for c in df.columns if c != load.TIME_HOUR) + (load.PART_COLUMN,)
+        chunks = df.mapInArrow(load.encoder(JSONB.get(t, frozenset())), load.ENCODED_DDL).rdd
+        chunks.persist(StorageLevel.MEMORY_AND_DISK)
+        stats = chunks.mapPartitions(load.chunk_stats).collect()
+        lows = [lo for _, _, lo, _ in stats if lo is not None]
+        highs = [hi for _, _, _, hi in stats if hi is not None]
+        return chunks, columns, (sum(s[0] for s in stats), sum(s[1] for s in stats),
+                                 min(lows) if lows else None, max(highs) if highs else None)
+
+    encoded, columns, counts = {}, {}, {}
+    mismatches = 0
+    first = last = None
     for t, df in frames.items():
-        df.persist(StorageLevel.MEMORY_AND_DISK)
-        counts[t] = df.count()
-    fact = frames["fact_flight"]
-    first, last, mismatches = fact.agg(
-        F.min("date_key"), F.max("date_key"),
-        F.count_if(F.date_trunc("hour", "sched_dep_utc") != F.col("_source_time_hour"))).first()
+        encoded[t], columns[t], (counts[t], bad, lo, hi) = encode(t, df)
+        if t == "fact_flight":
+            mismatches, first, last = bad, lo, hi
     if first is None:
         first = last = datetime.now(timezone.utc).year * 10000
     dates = transform.dim_date(spark, first // 10000, last // 10000)
     if load_partitions:
         dates = dates.repartition(load_partitions, "date_key")
-    frames["dim_date"] = dates.persist(StorageLevel.MEMORY_AND_DISK)
-    counts["dim_date"] = frames["dim_date"].count()
-    frames["fact_flight"] = fact.drop("_source_time_hour")
-    q_by_table = dict(frames["quarantine"].groupBy("source_table").count().collect())
+    encoded["dim_date"], columns["dim_date"], (counts["dim_date"], *_) = encode("dim_date", dates)
 
     checks = [q.equals("transform", "time_consistency:fact_flight.sched_dep_utc", "fact_flight",
-                       "rows_hour_differs_from_source_time_hour", mismatches or 0, 0)]
+                       "rows_hour_differs_from_source_time_hour", mismatches, 0)]
     for t in TABLES:
         target = warehouse.LANDS_IN[t]
         good_rows = counts[target] - (0 if target == "fact_flight" else 1)
         checks.append(q.recorded("transform", f"count:transform:{t}", t, "good_rows", good_rows))
-        checks.append(q.recorded("transform", f"count:quarantine:{t}", t, "quarantined_rows", q_by_table.get(t, 0)))
         metrics.rows.labels("transform", t).set(good_rows)
-        metrics.rows.labels("quarantine", t).set(q_by_table.get(t, 0))
-    return frames, checks
+    return encoded, columns, checks
 
 
-def write_staging(cfg: Config, frames: dict, log) -> dict[str, list[dict]]:
-    """Every table written by the executors into its staging table, one table after the other
-    (each in parallel over its partitions)."""
-    written = {}
-    for t in warehouse.DATA_TABLES:
+def write_staging(cfg: Config, encoded: dict, columns: dict, log) -> dict[str, list[dict]]:
+    """Every table's chunks sent by the executors into its staging table, each in parallel over
+    its partitions; the tables' Spark jobs are submitted together (their scheduling overheads
+    overlap; the fact's job is queued last)."""
+    def one(t: str) -> list[dict]:
         target = load.Target(cfg.executor_conninfo(), cfg.password_file, cfg.schema, warehouse.staged(t),
-                             warehouse.part_lock_class(t), frozenset({"raw_record"}) if t == "quarantine" else frozenset())
+                             warehouse.part_lock_class(t), columns[t])
         t0 = time.monotonic()
-        written[t] = load.write_table(frames[t], target)
-        rows = sum(r["rows"] for r in written[t])
-        retried = sum(1 for r in written[t] if r["replaced"] or r["attempt"])
-        log.info("load: %s: %d rows, %d partitions, %.2f s%s", t, rows, len(written[t]), time.monotonic() - t0,
-                 f" ({retried} partitions rewritten by a retried task)" if retried else "")
-    return written
+        results = load.write_table(encoded[t], target)
+        rows = sum(r["rows"] for r in results)
+        retried = sum(1 for r in results if r["replaced"] or r["attempt"])
+        log.info("load: %s: %d rows, %d partitions, %.2f s (tasks: %.2f s in all, of which %.2f s sending)%s", t, rows,
+                 len(results), time.monotonic() - t0, sum(r["seconds"] for r in results),
+                 sum(r["send_seconds"] for r in results),
+                 f"; {retried} partitions rewritten by a retried task" if retried else "")
+        return results
+
+    order = sorted(warehouse.DATA_TABLES, key=lambda t: t == "fact_flight")
+    with ThreadPoolExecutor(len(order), thread_name_prefix="load") as pool:
+        futures = {t: pool.submit(one, t) for t in order}
+        return {t: futures[t].result() for t in warehouse.DATA_TABLES}
 
 
 def run(cfg: Config) -> int:
@@ -182,15 +197,15 @@ def run(cfg: Config) -> int:
             with stage(tracer, metrics, "transform") as span:
                 spark = spark_session(cfg)
                 spark.sparkContext.addPyFile(package_zip(scratch))
-                frames, transform_checks = materialize(spark, build(spark, landed, cfg.load_partitions),
-                                                       cfg.load_partitions, metrics)
+                encoded, columns, transform_checks = materialize(spark, build(spark, landed, cfg.load_partitions),
+                                                                 cfg.load_partitions, metrics)
             checks += transform_checks
 
             with stage(tracer, metrics, "load") as span:
                 t0 = time.monotonic()
                 staging = True
                 warehouse.prepare_staging(conn, cfg.schema)
-                written = write_staging(cfg, frames, log)
+                written = write_staging(cfg, encoded, columns, log)
                 warehouse.seal_staging(conn, cfg.schema, written)
                 write_seconds = time.monotonic() - t0
                 sent = {t: sum(r["rows"] for r in rs) for t, rs in written.items()}
@@ -199,10 +214,16 @@ def run(cfg: Config) -> int:
             with stage(tracer, metrics, "check"):
                 checks = warehouse.check_staging(conn, cfg.schema, batch_id, sent, source_rows, source_values,
                                                  cfg.max_quarantine_rate, cfg.max_unknown_rate, checks)
+                for c in checks:
+                    if c.name.startswith("count:quarantine:"):
+                        metrics.rows.labels("quarantine", c.table).set(c.value)
                 t0 = time.monotonic()
+                warehouse.make_logged(conn, cfg.schema)
+                logged_seconds = time.monotonic() - t0
                 warehouse.add_keys(conn, cfg.schema)
                 keys_seconds = time.monotonic() - t0
-                log.info("check: %d checks passed; primary keys built in %.2f s", len(checks), keys_seconds)
+                log.info("check: %d checks passed; tables made logged in %.2f s, primary keys built in %.2f s",
+                         len(checks), logged_seconds, keys_seconds - logged_seconds)
                 warehouse.add_foreign_keys_and_analyze(conn, cfg.schema)
             with stage(tracer, metrics, "swap"):
                 warehouse.swap(conn, cfg.schema, batch_id, landed.files, log)
@@ -211,7 +232,7 @@ def run(cfg: Config) -> int:
             for name, n in sent.items():
                 metrics.rows.labels("load", name).set(n)
             metrics.load_rps.set(rows_loaded / load_seconds if load_seconds else 0)
-            log.info("load: %d rows written in %.2f s (%.0f rows/s; staging and COPY %.2f s, primary keys %.2f s)",
+            log.info("load: %d rows written in %.2f s (%.0f rows/s; staging and COPY %.2f s, logged + primary keys %.2f s)",
                      rows_loaded, load_seconds, rows_loaded / load_seconds if load_seconds else 0, write_seconds,
                      keys_seconds)
             outcome = "succeeded"
