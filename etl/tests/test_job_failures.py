@@ -25,6 +25,7 @@ def test_a_failed_check_names_itself_exits_3_and_keeps_the_previous_snapshot(war
     assert ok.returncode == 0, ok.stderr[-3000:]
     # 6 source flights: 4 loaded, 2 quarantined with their reasons
     assert w.query("SELECT count(*) FROM flights.fact_flight")[0][0] == 4
+    assert WAREHOUSE_PASSWORD not in r.stdout + r.stderr
     q = w.query("SELECT source_table, reason, natural_key, raw_record FROM flights.quarantine ORDER BY reason")
     assert [(t, r, k) for t, r, k, _ in q] == [("flights", "duplicate_natural_key", "2013|1|1|UA|1545|EWR|515"),
                                              ("flights", "invalid_value:month", "2013|13|1|UA|3|EWR|515")]
@@ -74,7 +75,8 @@ def test_a_missing_schema_the_role_may_not_create_is_named_with_the_fix(warehous
             f"TO {w.role};") in r.stderr
 
 
-def test_land_then_a_run_with_a_read_only_landing(warehouse_factory, mini_source, tmp_path):
+def test_land_then_a_run_with_a_read_only_landing_and_an_inline_password_on_a_local_master(
+        warehouse_factory, mini_source, tmp_path):
     w = warehouse_factory("ro")
     landing = tmp_path / "landing"
     env = w.env(SOURCE_DIR=mini_source, LANDING_DIR=landing, DQ_MAX_UNKNOWN_RATE="1", DQ_MAX_QUARANTINE_RATE="0.5")
@@ -90,6 +92,9 @@ def test_land_then_a_run_with_a_read_only_landing(warehouse_factory, mini_source
     if os.geteuid() == 0:
         script = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
         prefix = (shutil.which("unshare"), "-m", "sh", "-c", script, str(landing))
+    # a local master may take the password inline: the local executors get it as PGPASSWORD
+    env = dict(env, WAREHOUSE_PASSWORD=WAREHOUSE_PASSWORD)
+    del env["WAREHOUSE_PASSWORD_FILE"]
     try:
         r = run_job(env, prefix=prefix)
     finally:
@@ -100,6 +105,7 @@ def test_land_then_a_run_with_a_read_only_landing(warehouse_factory, mini_source
     assert {p: (s.st_mtime_ns, s.st_size) for p, s in before.items()} == \
         {p: (s.st_mtime_ns, s.st_size) for p, s in after.items()}
     assert w.query("SELECT count(*) FROM flights.fact_flight")[0][0] == 4
+    assert WAREHOUSE_PASSWORD not in r.stdout + r.stderr
 
 
 def test_a_wrong_password_fails_the_run_without_showing_it(warehouse_factory, tmp_path):
