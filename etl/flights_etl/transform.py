@@ -264,7 +264,7 @@ def next_wall_time(after_local: Column, minutes: Column) -> Column:
 
 def flight_times(df: DataFrame, zones: list[str], origin_tz: str = "origin_tzone",
                  dest_tz: str = "dest_tzone") -> DataFrame:
-    """Adds sched_dep_local, sched_dep_utc, dep_utc, sched_arr_utc, arr_utc from the local
+    """Adds sched_dep_local, dep_local, sched_dep_utc, dep_utc, sched_arr_utc, arr_utc from the local
     year/month/day/hhmm fields: departures in the origin's zone, arrivals in the destination's.
 
     The actual departure day is the scheduled day shifted by the whole days that make
@@ -296,7 +296,8 @@ def flight_times(df: DataFrame, zones: list[str], origin_tz: str = "origin_tzone
         "sched_arr_utc": to_utc(F.col("_sched_arr_local"), d, zones),
         "arr_utc": to_utc(F.col("_arr_local"), d, zones),
     })
-    return df.drop("_dep_local", "_sched_dep_at_dest", "_dep_at_dest", "_sched_arr_local", "_arr_local")
+    return df.withColumnRenamed("_dep_local", "dep_local").drop(
+        "_sched_dep_at_dest", "_dep_at_dest", "_sched_arr_local", "_arr_local")
 
 
 # ---------------------------------------------------------------- the fact
@@ -312,6 +313,11 @@ def fact_flight(flights: DataFrame, airports: DataFrame, airlines: DataFrame, pl
     `weather` is dim_weather. A flight is cancelled when it has no departure time, diverted when
     it departed but has no arrival delay (it landed elsewhere). Weather is the origin's hour in
     which the flight left (scheduled hour for a cancelled flight).
+
+    The local clocks need no zone and are kept for every flight: `sched_dep_local` and `dep_local`
+    (origin, with their dates), `sched_arr_hhmm` and `arr_hhmm` (destination, the source's hhmm
+    values: an arrival's date needs the destination's zone, unknown for airports missing from the
+    airports table). The UTC times are null where a zone is unknown.
 
     The column `_source_time_hour` (the source's own UTC hour of the scheduled departure) is kept
     for the time-consistency check and dropped before the load."""
@@ -350,7 +356,9 @@ def fact_flight(flights: DataFrame, airports: DataFrame, airlines: DataFrame, pl
         F.coalesce("weather_key", unknown).alias("weather_key"),
         F.col("carrier").alias("carrier_code"), F.col("flight").alias("flight_number"), F.col("tailnum"),
         F.col("origin").alias("origin_code"), F.col("dest").alias("dest_code"),
-        "sched_dep_local", "sched_dep_utc", "dep_utc", "sched_arr_utc", "arr_utc",
+        "sched_dep_local", "dep_local", "sched_dep_utc", "dep_utc",
+        F.col("sched_arr_time").alias("sched_arr_hhmm"), F.col("arr_time").alias("arr_hhmm"),
+        "sched_arr_utc", "arr_utc",
         F.col("dep_delay").alias("dep_delay_min"), F.col("arr_delay").alias("arr_delay_min"),
         F.col("air_time").alias("air_time_min"), F.col("distance").alias("distance_mi"),
         "is_cancelled", "is_diverted",

@@ -53,20 +53,28 @@ def pg():
         server.stop()
 
 
+ANALYST_PASSWORD = "analyst-" + hashlib.sha256(b"swarm-etl-analyst").hexdigest()[:12]
+
+
 class Warehouse:
-    """One database with its own login role; the job gets a password-less URL + a password file."""
+    """One database, as a production warehouse is set up: the database and the schema `flights`
+    belong to another role; the job's login role (`<name>_etl`) has CONNECT and TEMPORARY on the
+    database, USAGE and CREATE on the schema, nothing else; `<name>_analyst` gets SELECT on what
+    the job creates through default privileges. The job gets a password-less URL + a password file."""
 
     def __init__(self, pg: PgServer, name: str, tmp):
         self.pg, self.name = pg, name
-        self.conninfo = pg.create_database(name, name + "_etl", WAREHOUSE_PASSWORD)
+        self.role, self.analyst = name + "_etl", name + "_analyst"
+        self.conninfo, self.analyst_conninfo = pg.create_least_privilege_database(
+            name, self.role, WAREHOUSE_PASSWORD, "flights", self.analyst, ANALYST_PASSWORD)
         self.password_file = tmp / "warehouse-password"
         self.password_file.write_text(WAREHOUSE_PASSWORD + "\n")
-        self.url = pg.url(name, name + "_etl")
+        self.url = pg.url(name, self.role)
 
-    def query(self, sql: str, params=()):
+    def query(self, sql: str, params=(), as_analyst: bool = False):
         import psycopg
 
-        with psycopg.connect(**self.conninfo) as c:
+        with psycopg.connect(**(self.analyst_conninfo if as_analyst else self.conninfo)) as c:
             return c.execute(sql, params).fetchall()
 
     def checksums(self, schema: str = "flights") -> dict[str, str]:
@@ -78,7 +86,8 @@ class Warehouse:
         return out
 
     def env(self, **extra) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("WAREHOUSE_", "OTEL_", "DQ_", "BATCH_ID"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("WAREHOUSE_", "OTEL_", "DQ_", "BATCH_ID", "LOAD_PARTITIONS", "PGPASSWORD"))}
         env.update(WAREHOUSE_URL=self.url, WAREHOUSE_PASSWORD_FILE=str(self.password_file),
                    SPARK_MASTER="local[2]", SPARK_SHUFFLE_PARTITIONS="4")
         env.update({k: str(v) for k, v in extra.items()})
@@ -97,10 +106,11 @@ def warehouse_factory(pg, tmp_path_factory):
     return make
 
 
-def run_job(env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
-    """`python -m flights_etl` in the venv, as the image's entrypoint runs it."""
-    return subprocess.run([sys.executable, "-m", "flights_etl"], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=ETL)
+def run_job(env: dict, timeout: int = 600, args: tuple[str, ...] = (), prefix: tuple[str, ...] = ()) \
+        -> subprocess.CompletedProcess:
+    """`python -m flights_etl [args]` in the venv, as the image's entrypoint runs it."""
+    return subprocess.run([*prefix, sys.executable, "-m", "flights_etl", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout, cwd=ETL)
 
 
 def write_csv(path, table: str, rows: list[list[str]]) -> None:

@@ -80,6 +80,29 @@ class PgServer:
         self.psql(f"CREATE DATABASE {dbname} OWNER {owner}")
         return {"host": self.sock, "port": self.port, "user": owner, "password": password, "dbname": dbname}
 
+    def create_least_privilege_database(self, dbname: str, role: str, password: str, schema: str,
+                                        analyst: str, analyst_password: str) -> tuple[dict, dict]:
+        """A database and its schema owned by another role (`<dbname>_owner`), a login role for the
+        job with only CONNECT and TEMPORARY on the database and USAGE and CREATE on the schema, and
+        an analyst that gets SELECT on whatever the job's role creates there (default privileges).
+        Returns psycopg keywords for (the job's role, the analyst)."""
+        owner = dbname + "_owner"
+        self.psql(f"CREATE ROLE {owner} NOLOGIN")
+        self.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        self.psql(f"CREATE ROLE {analyst} LOGIN PASSWORD '{analyst_password}'")
+        self.psql(f"CREATE DATABASE {dbname} OWNER {owner}")
+        self.psql(f"REVOKE ALL ON DATABASE {dbname} FROM PUBLIC; "
+                  f"GRANT CONNECT, TEMPORARY ON DATABASE {dbname} TO {role}; "
+                  f"GRANT CONNECT ON DATABASE {dbname} TO {analyst}")
+        self.psql(f"REVOKE ALL ON SCHEMA public FROM PUBLIC; "
+                  f"CREATE SCHEMA {schema} AUTHORIZATION {owner}; "
+                  f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}; "
+                  f"GRANT USAGE ON SCHEMA {schema} TO {analyst}; "
+                  f"ALTER DEFAULT PRIVILEGES FOR ROLE {role} IN SCHEMA {schema} GRANT SELECT ON TABLES TO {analyst}",
+                  dbname=dbname)
+        return ({"host": self.sock, "port": self.port, "user": role, "password": password, "dbname": dbname},
+                {"host": self.sock, "port": self.port, "user": analyst, "password": analyst_password, "dbname": dbname})
+
     def url(self, dbname: str, user: str) -> str:
         """A password-less URL (the password goes through WAREHOUSE_PASSWORD_FILE)."""
         return f"postgresql://{user}@/{dbname}?host={self.sock}&port={self.port}"

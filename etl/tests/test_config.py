@@ -27,10 +27,10 @@ def test_defaults_with_a_url_and_a_password_file(tmp_path):
 
 def test_connection_parts_instead_of_a_url():
     cfg = load_config({"WAREHOUSE_HOST": "db", "WAREHOUSE_DB": "w", "WAREHOUSE_USER": "u", "WAREHOUSE_PASSWORD": "p",
-                       "SPARK_MASTER": "spark://master:7077", "BATCH_ID": "2013-full.1"})
+                       "SPARK_MASTER": "local[4]", "BATCH_ID": "2013-full.1"})
     assert {k: cfg.conninfo[k] for k in ("host", "dbname", "user", "password")} == \
         {"host": "db", "dbname": "w", "user": "u", "password": "p"}
-    assert (cfg.spark_master, cfg.batch_id) == ("spark://master:7077", "2013-full.1")
+    assert (cfg.spark_master, cfg.batch_id) == ("local[4]", "2013-full.1")
 
 
 def test_every_problem_is_reported_at_once_with_the_variable_the_value_and_the_fix():
@@ -85,3 +85,31 @@ def test_otlp_over_grpc_is_refused_with_the_fix():
                      "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}) == [
         "OTEL_EXPORTER_OTLP_PROTOCOL='grpc': the job exports OTLP over HTTP only; use http/protobuf (the "
         "collector's port 4318) or unset it"]
+
+
+def test_an_inline_password_with_a_cluster_master_is_refused_with_the_fix():
+    got = problems({"WAREHOUSE_HOST": "db", "WAREHOUSE_PASSWORD": "s3cr3t", "SPARK_MASTER": "spark://master:7077"})
+    assert got == [
+        "WAREHOUSE_PASSWORD holds the password inline and SPARK_MASTER='spark://master:7077' is not local: the "
+        "executors write to the warehouse themselves and must never get the password through a Spark conf or a "
+        "closure; put it in a file every Spark worker mounts at the same path (a Swarm secret) and set "
+        "WAREHOUSE_PASSWORD_FILE=/run/secrets/<secret> instead"]
+    got = problems({"WAREHOUSE_URL": "postgresql://etl:hunter2@db/w", "SPARK_MASTER": "spark://master:7077"})
+    assert len(got) == 1 and got[0].startswith("WAREHOUSE_URL holds the password inline") and \
+        got[0].endswith("WAREHOUSE_PASSWORD_FILE=/run/secrets/<secret> instead (and remove the password from the URL)")
+    assert all("s3cr3t" not in p and "hunter2" not in p for p in got)
+    # a local master may take it inline: its executors are the driver's own child processes
+    assert load_config({"WAREHOUSE_HOST": "db", "WAREHOUSE_PASSWORD": "s3cr3t", "SPARK_MASTER": "local[2]"}).password_file is None
+
+
+def test_the_executors_get_the_password_file_never_the_password(tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("s3cr3t\n")
+    cfg = load_config({"WAREHOUSE_URL": "postgresql://etl@db:5432/w", "WAREHOUSE_PASSWORD_FILE": str(pw),
+                       "SPARK_MASTER": "spark://master:7077", "LOAD_PARTITIONS": "6"})
+    assert cfg.password_file == str(pw) and cfg.load_partitions == 6
+    assert cfg.executor_conninfo() == {"user": "etl", "host": "db", "port": "5432", "dbname": "w",
+                                       "application_name": "swarm-etl", "connect_timeout": "15"}
+    assert problems({"WAREHOUSE_HOST": "db", "LOAD_PARTITIONS": "0"}) == [
+        "LOAD_PARTITIONS='0': use a whole number from 1 to 10000 (the parallel connections per table), or unset it "
+        "to write each table in the partitions Spark made"]

@@ -220,6 +220,22 @@ def test_orphan_keys_link_to_the_unknown_member_and_keep_their_codes(spark, zone
     assert [(r["plane_key"], r["tailnum"], r["model"]) for r in unknown] == [(UNKNOWN_KEY, None, "Unknown plane")]
 
 
+def test_a_flight_to_an_airport_missing_from_airports_keeps_its_local_clocks(spark, zones):
+    flights = [flight(number="1", origin="JFK", dest="BQN", sched_dep="2359", dep="14", dep_delay="15",
+                      sched_arr="418", arr="2400", arr_delay="-18"),
+               flight(number="2", origin="JFK", dest="SJU", dep="NA", dep_delay="NA", arr="NA", arr_delay="NA",
+                      sched_arr="1000"),
+               flight(number="3", origin="JFK", dest="ORD", sched_arr="819", arr="830")]
+    got = by_number(fact(spark, zones, flights), "dest_airport_key", "sched_dep_local", "dep_local", "sched_arr_hhmm",
+                    "arr_hhmm", "sched_arr_utc", "arr_utc")
+    # no zone for BQN: no UTC arrival, but the arrival clocks of the source, and the departure's
+    # local clocks (the origin's, with the day the flight really left: after midnight)
+    assert got[1] == (UNKNOWN_KEY, dt.datetime(2013, 1, 1, 23, 59), dt.datetime(2013, 1, 2, 0, 14), 418, 2400,
+                      None, None)
+    assert got[2][1:] == (dt.datetime(2013, 1, 1, 5, 15), None, 1000, None, None, None)
+    assert got[3][2:] == (dt.datetime(2013, 1, 1, 5, 17), 819, 830, utc(2013, 1, 1, 14, 19), utc(2013, 1, 1, 14, 30))
+
+
 def test_weather_is_the_origins_hour_in_which_the_flight_left(spark, zones):
     wx = [weather("EWR", "2013", "1", "1", "8", "2013-01-01T13:00:00Z", visib="0.5"),
           weather("EWR", "2013", "1", "1", "9", "2013-01-01T14:00:00Z", precip="0.2")]
