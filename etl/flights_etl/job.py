@@ -17,7 +17,11 @@ from .config import Config
 from .observe import Metrics, log, setup_logging, setup_tracing, stage
 from .schemas import TABLES
 
-EXIT = {"succeeded": 0, "error": 1, "dq_failed": 3}
+class Refused(Exception):
+    """Another run holds the warehouse's run lock."""
+
+
+EXIT = {"succeeded": 0, "error": 1, "dq_failed": 3, "refused": 4}
 
 
 def spark_session(cfg: Config):
@@ -177,7 +181,11 @@ def run(cfg: Config) -> int:
                                                                  "etl.spark_master": cfg.spark_master}) as root, \
                 tempfile.TemporaryDirectory(prefix="swarm-etl-") as scratch:
             conn = warehouse.connect(dict(cfg.conninfo, autocommit=True))
-            warehouse.acquire_run_lock(conn, log)
+            if not warehouse.acquire_run_lock(conn):
+                # Another run (another trigger: pulumi up, the schedule, by hand) is loading: refused, recorded.
+                warehouse.ensure_schema(conn, cfg.schema)
+                warehouse.record_refused(conn, cfg.schema, run_id, cfg.spark_master, os.environ.get("ETL_TRIGGER"))
+                raise Refused("refused: another run holds the warehouse's run lock; this one does not wait behind it")
             warehouse.ensure_schema(conn, cfg.schema)
             warehouse.start_run(conn, cfg.schema, run_id, cfg.batch_id, cfg.spark_master)
             run_started = True
@@ -236,6 +244,9 @@ def run(cfg: Config) -> int:
                      rows_loaded, load_seconds, rows_loaded / load_seconds if load_seconds else 0, write_seconds,
                      keys_seconds)
             outcome = "succeeded"
+    except Refused as e:
+        outcome, error = "refused", str(e)
+        log.error("%s", e)
     except q.DQError as e:
         outcome, error, checks = "dq_failed", str(e), e.checks
         log.error("%s", e)
@@ -245,6 +256,15 @@ def run(cfg: Config) -> int:
     finally:
         if spark is not None:
             spark.stop()
+        if conn is not None and (run_started or staging) and (conn.closed or conn.broken):
+            # The connection died with the run (a failover of the primary): a new one records the
+            # outcome, so no run stays "running".
+            try:
+                conn = warehouse.reconnect(cfg.conninfo, log)
+                if staging and not warehouse.acquire_run_lock(conn):
+                    staging = False   # another run started meanwhile: its staging is not ours to drop
+            except Exception as e:  # noqa: BLE001
+                log.error("could not reconnect to record the run: %s", e)
         if conn is not None and staging:
             try:
                 warehouse.drop_staging(conn, cfg.schema)

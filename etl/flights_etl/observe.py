@@ -60,7 +60,7 @@ class Metrics:
                                   registry=r)
 
     def set_outcome(self, outcome: str) -> None:
-        for o in ("succeeded", "dq_failed", "error"):
+        for o in ("succeeded", "dq_failed", "error", "refused"):
             self.outcome.labels(o).set(1 if o == outcome else 0)
         now = time.time()
         self.last_run.set(now)

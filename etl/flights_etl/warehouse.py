@@ -78,11 +78,31 @@ def connect(conninfo: dict) -> psycopg.Connection:
     return psycopg.connect(**conninfo)
 
 
-def acquire_run_lock(conn: psycopg.Connection, log) -> None:
-    """Session-level: held until the driver's connection closes (one run at a time)."""
-    if not conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,)).fetchone()[0]:
-        log.info("another run holds the warehouse's run lock; waiting for it")
-        conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
+def acquire_run_lock(conn: psycopg.Connection) -> bool:
+    """Session-level, held until the driver's connection closes: one run at a time. False when
+    another run holds it (the caller refuses to run; it never waits behind it)."""
+    return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,)).fetchone()[0])
+
+
+def record_refused(conn, schema: str, run_id: str, master: str, trigger: str | None) -> None:
+    """A run refused because another one holds the run lock: one row, status `refused`."""
+    with conn.transaction():
+        conn.execute(sql.SQL("INSERT INTO {}.etl_run (run_id, started_at, finished_at, status, spark_master, error) "
+                             "VALUES (%s, now(), now(), 'refused', %s, %s)").format(sql.Identifier(schema)),
+                     (run_id, master, f"another run holds the warehouse's run lock (trigger {trigger or 'none'})"))
+
+
+def reconnect(conninfo: dict, log, seconds: float = 90) -> psycopg.Connection:
+    """A new connection, retried for `seconds` (a failover of the primary takes a few)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return connect(dict(conninfo, autocommit=True))
+        except psycopg.OperationalError as e:
+            if time.monotonic() > deadline:
+                raise
+            log.info("warehouse not reachable yet (%s); retrying", str(e).splitlines()[0])
+            time.sleep(3)
 
 
 def ensure_schema(conn: psycopg.Connection, schema: str) -> None:

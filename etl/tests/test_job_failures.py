@@ -115,3 +115,25 @@ def test_a_wrong_password_fails_the_run_without_showing_it(warehouse_factory, tm
     assert r.returncode == 1
     assert "password authentication failed" in r.stderr
     assert "not-the-Pa55word" not in r.stdout + r.stderr
+
+
+def test_a_run_while_another_holds_the_run_lock_is_refused_exit_4_and_recorded(warehouse_factory, mini_source, tmp_path):
+    import psycopg
+
+    from flights_etl.warehouse import LOCK_ID
+
+    w = warehouse_factory("overlap")
+    env = w.env(SOURCE_DIR=mini_source, LANDING_DIR=tmp_path / "landing", DQ_MAX_UNKNOWN_RATE="1",
+                DQ_MAX_QUARANTINE_RATE="0.5", ETL_TRIGGER="schedule", METRICS_TEXTFILE=tmp_path / "etl.prom")
+    ok = run_job(env)
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    before = w.checksums()
+    with psycopg.connect(**w.conninfo, autocommit=True) as holder:   # "the other run"
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
+        r = run_job(env, timeout=120)
+    assert r.returncode == 4, r.stderr[-3000:]
+    assert "refused: another run holds the warehouse's run lock; this one does not wait behind it" in r.stderr
+    assert w.query("SELECT status, error FROM flights.etl_run ORDER BY started_at DESC LIMIT 1") == [
+        ("refused", "another run holds the warehouse's run lock (trigger schedule)")]
+    assert w.checksums() == before
+    assert 'swarm_etl_run_outcome{outcome="refused"} 1.0' in (tmp_path / "etl.prom").read_text()

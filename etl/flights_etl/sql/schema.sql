@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS etl_run (
     batch_id             text,
     started_at           timestamptz NOT NULL,
     finished_at          timestamptz,
-    status               text NOT NULL,      -- running | succeeded | dq_failed | error
+    status               text NOT NULL,      -- running | succeeded | dq_failed | error | refused
     failed_checks        text[] NOT NULL DEFAULT '{}',
     error                text,
     spark_master         text,
