@@ -1,6 +1,6 @@
-import { cidrContains, cidrsOverlap, ConfigError, parseStackConfig, rawConfigFromEngine, rawConfigFromStackFile } from "../../config/schema";
+import { cidrContains, cidrsOverlap, parseStackConfig, rawConfigFromEngine, rawConfigFromStackFile } from "../../config/schema";
 import ssh2 = require("ssh2");
-import { HOST_KEY, labConfig } from "./mocks";
+import { HOST_KEY, labConfig, configProblems } from "./mocks";
 
 const KEY = ssh2.utils.generateKeyPairSync("ed25519").private;
 const PUBLIC_KEY = ssh2.utils.generateKeyPairSync("ed25519").public;
@@ -25,15 +25,7 @@ function oneWorker(fields: Record<string, unknown>, overrides: Record<string, un
     return labConfig({ workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, labels: { "swarm-etl.postgres": "true", "swarm-etl.spark": "worker" }, ...fields }], ...overrides });
 }
 
-function problems(raw: Record<string, unknown>, options = {}): string[] {
-    try {
-        parseStackConfig(raw, options);
-    } catch (err) {
-        if (err instanceof ConfigError) return err.problems;
-        throw err;
-    }
-    throw new Error("the configuration was accepted");
-}
+const problems = configProblems;
 
 describe("parseStackConfig", () => {
     test("accepts the lab's config and applies the lab profile's defaults", () => {

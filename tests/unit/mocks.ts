@@ -1,6 +1,7 @@
 // Pulumi mocks that record every resource the program registers, with outputs shaped like the
 // real providers' (IDs, node IDs, join tokens), so component graphs can be asserted exactly.
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parseStackConfig } from "../../config/schema";
 
 export interface Registered {
     type: string;
@@ -81,4 +82,15 @@ export function labConfig(overrides: Record<string, unknown> = {}): Record<strin
         images: LAB_IMAGES,
         ...overrides,
     };
+}
+
+/** The problems `parseStackConfig` reports for `raw` (a config it accepts fails the test). */
+export function configProblems(raw: Record<string, unknown>, options: Parameters<typeof parseStackConfig>[1] = {}): string[] {
+    try {
+        parseStackConfig(raw, options);
+    } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+    }
+    throw new Error("the configuration was accepted");
 }

@@ -2,24 +2,16 @@
 // and its fix), the component's own argument check, the files it renders (Patroni, the router's spec, etcd,
 // the reconcile job's spec) and the parameter allow-list.
 import * as YAML from "yaml";
-import { ConfigError, parseStackConfig } from "../../config/schema";
+import { parseStackConfig } from "../../config/schema";
 import { resolveBackupNode, resolvePostgresNodes } from "../../components/stacks/postgres/config";
 import { parameterProblem } from "../../components/stacks/postgres/parameters";
 import { planPostgres, PostgresCluster, PostgresClusterArgs } from "../../components/stacks/postgres/postgresCluster";
 import { dcsEnv, patroniConfig, PostgresPlan, reconcileSpec, routerSpec } from "../../components/stacks/postgres/render";
 import { memberConf, repositoryConf, restoreBootstrap, s3CredentialsConf, s3Options } from "../../components/stacks/postgres/backup";
 import { PgBackupRepository, repositoryProblems } from "../../components/stacks/postgres/backupRepository";
-import { HOST_KEY, installMocks, LAB_IMAGES, labConfig } from "./mocks";
+import { HOST_KEY, installMocks, LAB_IMAGES, labConfig, configProblems } from "./mocks";
 
-function problems(raw: Record<string, unknown>): string[] {
-    try {
-        parseStackConfig(raw);
-    } catch (err) {
-        if (err instanceof ConfigError) return err.problems;
-        throw err;
-    }
-    throw new Error("the configuration was accepted");
-}
+const problems = configProblems;
 
 /** The lab config with `postgres` set to `pg`. */
 /** The lab config with `postgres` set to `pg` (Spark and the ETL off: these tests change the nodes and roles they need). */

@@ -1,23 +1,15 @@
 // Spark and the ETL job: their slices of the stack config (every problem with its key and its fix),
 // the scheduler's labels and schedule checks, and the components' graph under Pulumi mocks.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStackConfig } from "../../config/schema";
+import { parseStackConfig } from "../../config/schema";
 import { resolveSparkNodes } from "../../components/stacks/spark/config";
 import { SparkCluster } from "../../components/stacks/spark/sparkCluster";
 import { etlEnv, FlightsEtl } from "../../components/stacks/etl/flightsEtl";
 import { scheduledJobLabels, scheduleProblem, timeZoneProblem } from "../../components/stacks/scheduler/labels";
 import { memoryCheckMessage } from "../../providers/swarm/imageCheck";
-import { HOST_KEY, installMocks, LAB_IMAGES, labConfig, Registered, valueOf } from "./mocks";
+import { HOST_KEY, installMocks, LAB_IMAGES, labConfig, Registered, valueOf, configProblems } from "./mocks";
 
-function problems(raw: Record<string, unknown>): string[] {
-    try {
-        parseStackConfig(raw);
-    } catch (err) {
-        if (err instanceof ConfigError) return err.problems;
-        throw err;
-    }
-    throw new Error("the configuration was accepted");
-}
+const problems = configProblems;
 
 const nodesOf = (cfg: ReturnType<typeof parseStackConfig>) => [...cfg.managers, ...cfg.workers];
 

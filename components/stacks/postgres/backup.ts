@@ -3,7 +3,7 @@
 // Members and the repository talk TLS (pgBackRest's own server, port 8432): each side proves itself
 // with the repository's generated identity (one Swarm secret: certificate and key), and each
 // server authorizes only that identity's CN. No password is in any of these files.
-import { CronExpressionParser } from "cron-parser";
+import { scheduleProblem } from "../scheduler/labels";
 import { DATA_DIR, SECRETS_DIR } from "./paths";
 
 export const BACKREST_PORT = 8432;
@@ -228,18 +228,8 @@ export function restoreBootstrap(spec: RestoreSpec) {
     };
 }
 
-/** A cron expression's problem (five fields, UTC), or undefined. */
-export function cronProblem(expr: unknown): string | undefined {
-    if (typeof expr !== "string" || expr.trim().split(/\s+/).length !== 5) {
-        return `${JSON.stringify(expr)} is not a cron expression of five fields (minute hour day-of-month month day-of-week, UTC); fix: e.g. "0 1 * * 0" (Sundays 01:00)`;
-    }
-    try {
-        CronExpressionParser.parse(expr, { tz: "UTC" });
-        return undefined;
-    } catch (err) {
-        return `${JSON.stringify(expr)} is not a cron expression: ${(err as Error).message}; fix: e.g. "0 1 * * 0" (Sundays 01:00)`;
-    }
-}
+/** A backup schedule's problem (five fields, UTC), or undefined. */
+export const cronProblem = (expr: unknown): string | undefined => scheduleProblem(expr, "UTC", { fields: ", UTC", example: '"0 1 * * 0" (Sundays 01:00)' });
 
 /** A timestamp PostgreSQL and JavaScript both read, with its zone: 2026-12-01 12:00:00+00. */
 function validTimestamp(time: unknown): boolean {

@@ -30,11 +30,14 @@ export function timeZoneProblem(tz: unknown): string | undefined {
     return `${JSON.stringify(tz)} is not an IANA time zone; fix: e.g. "UTC", "Europe/Berlin" or "America/New_York"`;
 }
 
-/** A five-field cron expression's problem in `tz`, or undefined. */
-export function scheduleProblem(expr: unknown, tz = "UTC"): string | undefined {
-    const ex = 'fix: e.g. "0 3 * * *" (every day at 03:00)';
+/**
+ * A five-field cron expression's problem in `tz`, or undefined. `fields` follows the field list in
+ * the message (e.g. ", UTC" where the zone is fixed); `example` is the fix's example.
+ */
+export function scheduleProblem(expr: unknown, tz = "UTC", o: { fields?: string; example?: string } = {}): string | undefined {
+    const ex = `fix: e.g. ${o.example ?? '"0 3 * * *" (every day at 03:00)'}`;
     if (typeof expr !== "string" || expr.trim().split(/\s+/).length !== 5) {
-        return `${JSON.stringify(expr)} is not a cron expression of five fields (minute hour day-of-month month day-of-week); ${ex}`;
+        return `${JSON.stringify(expr)} is not a cron expression of five fields (minute hour day-of-month month day-of-week${o.fields ?? ""}); ${ex}`;
     }
     try {
         CronExpressionParser.parse(expr, { tz });
