@@ -121,7 +121,7 @@ export class FlightsEtl extends pulumi.ComponentResource {
             restartPolicy: { condition: "on-failure" as const, delay: "15s", maxAttempts: 1 },
             resources: { limits: { cpus: 1, memory: "2560M" } },
         });
-        const after = pulumi.mergeOptions({ parent: this }, { dependsOn: [...((opts?.dependsOn as pulumi.Resource[]) ?? []), args.spark.master, args.spark.workers, ...args.spark.checks, ...(this.pushgateway ? [this.pushgateway] : [])] });
+        const after = pulumi.mergeOptions({ parent: this, dependsOn: opts?.dependsOn }, { dependsOn: [args.spark.master, args.spark.workers, ...args.spark.checks, ...(this.pushgateway ? [this.pushgateway] : [])] });
         this.jobName = name;
         this.job = new Service(
             name,
