@@ -29,6 +29,8 @@ const SCHEDULER = `${NAME}-scheduler`;
 /** Restored clusters: the latest state (pgr, on wkr1) and the restore point "mark" (pgp, on wkr2). */
 const RESTORED = { pgr: { node: "wkr1", dcs: "mgr2" }, pgp: { node: "wkr2", dcs: "mgr3" } } as const;
 /** Secrets the client mounts, by what they are. */
+/** The default roles, with their grants on `public` too: the drills' tables live there. */
+const ROLES = DEFAULT_ROLES.map((r) => ({ ...r, grants: r.grants.map((g) => ({ ...g, schemas: ["public", ...(g.schemas ?? [])] })) }));
 const CLIENT_SECRETS = ["superuser", "replication", "rewind", "restapi", "role-etl_writer", "role-analyst", "role-warehouse", "role-keycloak"];
 
 let primary: string | undefined;
@@ -217,7 +219,7 @@ async function program() {
                       dcs: [r.dcs],
                       synchronous: false,
                       databases: DEFAULT_DATABASES,
-                      roles: DEFAULT_ROLES,
+                      roles: ROLES,
                       routerReplicas: 1,
                       endpointMode: "dnsrr",
                       encrypted: false,
@@ -234,7 +236,7 @@ async function program() {
         dcs: ["mgr1", "mgr2", "mgr3"],
         synchronous: true,
         databases: DEFAULT_DATABASES,
-        roles: DEFAULT_ROLES,
+        roles: ROLES,
         primary,
         endpointMode: "dnsrr",
         encrypted: false,
