@@ -33,6 +33,17 @@ export function statusCode(err: unknown): number | undefined {
     return (err as { statusCode?: number })?.statusCode;
 }
 
+/**
+ * A manager's answer while the swarm's Raft has no leader or cannot commit in time (a manager was
+ * just lost and the others are electing): the write may or may not have been applied, and the same
+ * request through the same manager succeeds once a leader is elected. Callers read again and retry.
+ */
+export function isRaftTransient(err: unknown): boolean {
+    const code = statusCode(err);
+    if (code !== undefined && code !== 500 && code !== 503) return false;
+    return /context deadline exceeded|code = DeadlineExceeded|does not have a leader|code = Unavailable/i.test(String((err as Error)?.message ?? err));
+}
+
 /** Polls `check` until it returns a value, or throws the last reason after `timeoutMs`. */
 export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | string>, intervalMs = 1000): Promise<T> {
     const deadline = Date.now() + timeoutMs;

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type Docker = require("dockerode");
 import { withSession } from "../ssh/connection";
-import { canonical, ConnectionInputs, daemonMessage, HostConnection, knownProps, plain, PROVIDER_VERSION, sleep, statusCode, toTarget, waitFor } from "./common";
+import { canonical, ConnectionInputs, daemonMessage, HostConnection, knownProps, plain, PROVIDER_VERSION, sleep, isRaftTransient, statusCode, toTarget, waitFor } from "./common";
 import type { NodeRole } from "./swarmJoin";
 import {
     AVAILABILITIES,
@@ -88,6 +88,11 @@ async function applySpec(
         } catch (err) {
             if (isOutOfSequence(err) && attempt < 5) {
                 await sleep(200 * attempt);
+                continue;
+            }
+            // A manager was just lost and Raft is electing: read again (the write may have landed) and retry, for up to a minute.
+            if (isRaftTransient(err) && attempt < 12) {
+                await sleep(5000);
                 continue;
             }
             throw new Error(`${what}: updating node ${hostname} (${nodeId}) failed: ${daemonMessage(err)}`);

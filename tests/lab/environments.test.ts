@@ -24,8 +24,8 @@ const dataTier = (n: { hosts: number; dcs: number; members: number }) => 1 + 1 +
 const backups = (o: { volume: boolean }) => 2 + 5 + (o.volume ? 1 : 0) + 1 + 3;
 /** Spark: its component, network, the recovery and event-log volumes, master + workers + history, an image check per Spark node. */
 const spark = (n: { nodes: number }) => 1 + 1 + 2 + 3 + n.nodes;
-/** The ETL: its component, the Pushgateway's volume and service, the run job and the scheduled template. */
-const etl = 1 + 2 + 2;
+/** The ETL: its component, the Pushgateway's volume, image check and service, the run job and the scheduled template. */
+const etl = 1 + 3 + 2;
 
 describe("the committed stacks dev and prod, previewed by the real engine", () => {
     test.each([

@@ -1,4 +1,4 @@
-import { PROVIDER_VERSION } from "../../providers/swarm/common";
+import { PROVIDER_VERSION, isRaftTransient } from "../../providers/swarm/common";
 import { installMocks, Registered, valueOf } from "./mocks";
 import {
     DockerNodeSpec,
@@ -237,5 +237,19 @@ describe("NodeSpec resource", () => {
         expect(r.type).toBe("pulumi-nodejs:dynamic/swarm:NodeSpec");
         expect(r.inputs).toMatchObject({ node: "wkr2", labels: { "etl.zone": "a" }, providerVersion: PROVIDER_VERSION });
         expect(r.inputs.availability).toBeUndefined();
+    });
+});
+
+describe("isRaftTransient: a manager's answer while Raft elects a leader is retried, other errors are not", () => {
+    const daemonError = (statusCode: number, message: string) => Object.assign(new Error(`(HTTP code ${statusCode}) server error - ${message}`), { statusCode });
+    test.each([
+        [daemonError(500, "rpc error: code = DeadlineExceeded desc = context deadline exceeded"), true],
+        [daemonError(503, "The swarm does not have a leader. It's possible that too few managers are online."), true],
+        [daemonError(500, "rpc error: code = Unavailable desc = connection error"), true],
+        [daemonError(400, "rpc error: code = DeadlineExceeded desc = context deadline exceeded"), false],
+        [daemonError(500, "rpc error: code = InvalidArgument desc = bad label"), false],
+        [daemonError(404, "node wkr9 not found"), false],
+    ])("%s -> %s", (err, expected) => {
+        expect(isRaftTransient(err)).toBe(expected);
     });
 });

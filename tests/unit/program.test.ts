@@ -61,6 +61,7 @@ describe("index.ts with the lab profile", () => {
                 "pulumi-nodejs:dynamic/swarm:Service etl-flights",
                 "pulumi-nodejs:dynamic/swarm:Service etl-flights-pushgateway",
                 "pulumi-nodejs:dynamic/swarm:Volume etl-flights-pushgateway-data",
+                "pulumi-nodejs:dynamic/swarm:ImageCheck etl-flights-pushgateway-image",
                 "swarm:stacks:Scheduler swarm-etl-scheduler",
                 "pulumi-nodejs:dynamic/swarm:Service swarm-etl-scheduler",
                 "swarm:stacks:PgBackupRepository pg-backup",

@@ -137,7 +137,8 @@ describe("the components under mocks", () => {
         expect(w.resources).toEqual({ limits: { cpus: 1.5, memory: "3072M" } });
         expect(w.secrets).toEqual([secret]);
         const checks = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/swarm:ImageCheck");
-        expect(checks.map((c) => [c.name, (c.inputs.memory as { bytes: number } | undefined)?.bytes])).toEqual([
+        expect(checks.map((c) => [c.name, (c.inputs.memory as { bytes: number } | undefined)?.bytes]).sort()).toEqual([
+            ["etl-flights-pushgateway-image", undefined],
             ["spark-mgr3-images", undefined],
             ["spark-wkr1-images", 3 * 1024 ** 3],
             ["spark-wkr2-images", 3 * 1024 ** 3],

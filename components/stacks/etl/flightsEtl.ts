@@ -15,7 +15,7 @@
 // Each run pushes its metrics (etl/README.md) to `<name>-pushgateway` (Debian's Prometheus
 // Pushgateway, its state on a volume of the master's node), where Prometheus scrapes them.
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection, Service, ServiceSecretRef, Volume } from "../../../providers/swarm";
+import { HostConnection, ImageCheck, Service, ServiceSecretRef, Volume } from "../../../providers/swarm";
 import { scheduledJobLabels } from "../scheduler/labels";
 import { SparkCluster } from "../spark/sparkCluster";
 
@@ -86,6 +86,8 @@ export class FlightsEtl extends pulumi.ComponentResource {
         const gatewayName = args.pushgateway ? `${name}-pushgateway` : undefined;
         if (args.pushgateway) {
             const vol = new Volume(`${gatewayName}-data`, { connection: args.pushgateway.nodeConnection, privateKey: conn.privateKey, name: `${gatewayName}-data`, labels: { "swarm-etl.stack": name } }, { parent: this });
+            // Its node pulls its image before the service changes: an unpullable image stops the up there.
+            const check = new ImageCheck(`${gatewayName}-image`, { connection: args.pushgateway.nodeConnection, privateKey: conn.privateKey, images: [args.pushgateway.image] }, { parent: this, dependsOn: opts?.dependsOn });
             this.pushgateway = new Service(
                 gatewayName!,
                 {
@@ -102,7 +104,7 @@ export class FlightsEtl extends pulumi.ComponentResource {
                     stopGracePeriod: "5s",
                     labels: { "swarm-etl.stack": name, "swarm-etl.role": "etl-metrics", "swarm-etl.stateful": "true", "swarm-etl.ui": "true" },
                 },
-                { parent: this, dependsOn: opts?.dependsOn },
+                pulumi.mergeOptions({ parent: this, dependsOn: opts?.dependsOn }, { dependsOn: [check] }),
             );
         }
         const task = (trigger: string) => ({

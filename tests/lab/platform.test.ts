@@ -1,0 +1,49 @@
+// The platform on the lab, deployed once for the suite through the real engine
+// (tests/lab/platform/suite.ts: the data tier with its backups and scheduler, Spark, the flights
+// ETL), then the checks of each part against it, then the drills that break it, destructive ones
+// last. The deploy itself is the ETL's first run on the Spark cluster, with a worker killed in the
+// middle of it. Figures are printed at the end, not asserted beyond the issues' bounds (bench/
+// measures them).
+import { ensureSwarm, inlineStack, log } from "./harness";
+import { REPO } from "./labConfig";
+import { labShell } from "./labShell";
+import { until } from "./nodeShell";
+import { etlChecks, killedWorker } from "./platform/etl";
+import { postgresChecks, postgresDrills } from "./platform/postgres";
+import { figures, MEMBERS, NAME, platform, program, sh, SPARK, SPARK_WORKERS, sparkMaster, stack } from "./platform/suite";
+
+beforeAll(async () => {
+    await ensureSwarm();
+    platform.stack = await inlineStack(NAME, program);
+    await platform.stack.destroy({ onOutput: log("pgt-destroy-before") });
+});
+
+afterAll(async () => {
+    for (const h of MEMBERS) await labShell(`bash ${REPO}/lab/lab.sh dockerd ${h} start`).catch(() => undefined);
+    if (figures.postgres.length) console.log(`PostgreSQL:\n  ${figures.postgres.join("\n  ")}`);
+    if (figures.etl.length) console.log(`ETL on the swarm:\n  ${figures.etl.join("\n  ")}`);
+    await platform.stack?.destroy({ onOutput: log("pgt-destroy") });
+});
+
+describe("the platform on the lab", () => {
+    test("pulumi up deploys it from nothing and runs the ETL on Spark; a Spark worker killed in the middle of that run", async () => {
+        const t0 = Date.now();
+        const up = stack().up({ onOutput: log("pgt-up") });
+        // Once the job's application runs on the master, kill one worker's container.
+        const killer = (async () => {
+            await until(async () => (await sparkMaster().catch(() => ({ activeapps: [] }))).activeapps.length === 1, 900_000, "the ETL application runs on the Spark master");
+            await new Promise((r) => setTimeout(r, 20_000));
+            const node = SPARK_WORKERS[1];
+            killedWorker.container = await sh(`docker ps -q -f label=com.docker.swarm.service.name=${SPARK}-worker`, node);
+            await sh(`docker kill ${killedWorker.container}`, node);
+        })();
+        const res = await up;
+        await killer;
+        expect(res.summary.result).toBe("succeeded");
+        figures.postgres.push(`deploy from nothing, with Spark and the ETL's first run (a worker killed in it): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    });
+});
+
+postgresChecks();
+etlChecks();
+postgresDrills();
