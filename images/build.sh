@@ -14,7 +14,10 @@
 #   NAME...        build only these (postgres, postgres-etcd, postgres-router, …)
 #
 # 1. base: a Debian bookworm minbase rootfs from debootstrap, cached as a tarball in
-#    $SWARM_ETL_CACHE/image/ and imported once as swarm-etl/debian:bookworm;
+#    $SWARM_ETL_CACHE/image/ and imported once as swarm-etl/debian:bookworm; a definition that
+#    declares `ARG BASE_TRIXIE` gets swarm-etl/debian:trixie too (Debian 13: Java 21), made the
+#    same way when a definition first needs it;
+#    Artifacts a definition's fetch.txt pins (URL, sha256) are fetched here and staged in its context;
 # 2. build: a private dockerd (its data in $SWARM_ETL_CACHE/images/dockerd, so its layer cache
 #    survives; no iptables, no bridge: it never touches the lab's namespaces), `docker build
 #    --network host` of a context staged from the definition (plus the repository files its
@@ -108,22 +111,33 @@ fi
 stop_daemon() { if [ "$started" = 1 ]; then kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null || true; rm -f "$sock"; fi; }
 trap stop_daemon EXIT
 
-# --- 1. the base ---------------------------------------------------------------------------------
-tarball="$BASE_CACHE/debian-bookworm-minbase.tar"
-if [ ! -s "$tarball" ]; then
-    say "debootstrap bookworm (minbase) from $MIRROR"
-    root="$(mktemp -d "$BASE_CACHE/rootfs.XXXXXX")"
-    debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$BASE_CACHE/debootstrap.log" 2>&1 \
-        || { rm -rf "$root"; die "debootstrap failed; see $BASE_CACHE/debootstrap.log"; }
-    tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-    rm -rf "$root" "$tarball.sha256"
-fi
-[ -s "$tarball.sha256" ] || sha256sum "$tarball" | cut -d' ' -f1 > "$tarball.sha256"
-base_sum="$(cat "$tarball.sha256")"
-if [ "$(bd image inspect -f '{{index .Config.Labels "swarm-etl.base"}}' "$BASE_IMAGE" 2>/dev/null)" != "$base_sum" ]; then
-    say "docker import $BASE_IMAGE"
-    bd import --change "LABEL swarm-etl.base=$base_sum" "$tarball" "$BASE_IMAGE" >/dev/null
-fi
+# --- 1. the bases --------------------------------------------------------------------------------
+# base SUITE: the minbase rootfs of SUITE, debootstrapped once into a cached tarball and imported as
+# swarm-etl/debian:SUITE (labelled with the tarball's sha256); prints that sha256.
+base() {
+    local suite=$1 tarball="$BASE_CACHE/debian-$1-minbase.tar" root sum
+    if [ ! -s "$tarball" ]; then
+        say "debootstrap $suite (minbase) from $MIRROR"
+        root="$(mktemp -d "$BASE_CACHE/rootfs.XXXXXX")"
+        debootstrap --variant=minbase "$suite" "$root" "$MIRROR" >"$BASE_CACHE/debootstrap-$suite.log" 2>&1 \
+            || { rm -rf "$root"; die "debootstrap $suite failed; see $BASE_CACHE/debootstrap-$suite.log"; }
+        tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+        rm -rf "$root" "$tarball.sha256"
+    fi
+    [ -s "$tarball.sha256" ] || sha256sum "$tarball" | cut -d' ' -f1 > "$tarball.sha256"
+    sum="$(cat "$tarball.sha256")"
+    if [ "$(bd image inspect -f '{{index .Config.Labels "swarm-etl.base"}}' "swarm-etl/debian:$suite" 2>/dev/null)" != "$sum" ]; then
+        say "docker import swarm-etl/debian:$suite"
+        bd import --change "LABEL swarm-etl.base=$sum" "$tarball" "swarm-etl/debian:$suite" >/dev/null
+    fi
+    echo "$sum"
+}
+base_sum="$(base bookworm)"
+uses_trixie() { grep -q '^ARG BASE_TRIXIE' "$1/Dockerfile"; }
+trixie_sum=""
+for name in "${names[@]}"; do
+    if uses_trixie "${DEFS[$name]}"; then trixie_sum="$(base trixie)"; break; fi
+done
 
 # --- 2. build, 3. publish ------------------------------------------------------------------------
 # stage NAME DIR: the build context in $CACHE/context/NAME: the definition, plus the repository
@@ -143,12 +157,35 @@ stage() {
         done < "$dir/context.txt"
         find "$ctx" -name __pycache__ -prune -exec rm -rf {} +
     fi
+    if [ -f "$dir/fetch.txt" ]; then
+        # Artifacts from a registry this machine reaches (Maven Central, …): `URL SHA256 DESTINATION`
+        # lines; fetched here once (a build container does not trust the network's TLS proxy), kept
+        # in $CACHE/downloads by their sha256, which must match.
+        local url sum dest file
+        mkdir -p "$CACHE/downloads"
+        while read -r url sum dest; do
+            [ -n "$url" ] && [ "${url#\#}" = "$url" ] || continue
+            [[ $sum =~ ^[0-9a-f]{64}$ ]] && [ -n "$dest" ] || die "$name: fetch.txt line \`$url $sum $dest\` is not URL SHA256 DESTINATION"
+            file="$CACHE/downloads/$sum"
+            if [ ! -s "$file" ]; then
+                say "$name: fetching $url" >&2
+                curl -fsSL --retry 3 -o "$file.part" "$url" || { rm -f "$file.part"; die "$name: fetching $url failed"; }
+                [ "$(sha256sum "$file.part" | cut -d' ' -f1)" = "$sum" ] \
+                    || { rm -f "$file.part"; die "$name: $url does not have the sha256 fetch.txt pins ($sum); fix: check the artifact, then pin its sha256"; }
+                mv "$file.part" "$file"
+            fi
+            mkdir -p "$(dirname "$ctx/$dest")"
+            ln "$file" "$ctx/$dest" 2>/dev/null || cp "$file" "$ctx/$dest"
+        done < "$dir/fetch.txt"
+    fi
     echo "$ctx"
 }
 
-# definition_hash DIR: sha256 of every file's path, mode and content (the staged context), and the base.
+# definition_hash DIR: sha256 of every file's path, mode and content (the staged context), and the
+# bases it builds on.
 definition_hash() {
-    (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r stat -c '%n %a' && find . -type f -print0 | sort -z | xargs -0 -r sha256sum; echo "base $base_sum") \
+    (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r stat -c '%n %a' && find . -type f -print0 | sort -z | xargs -0 -r sha256sum
+     echo "base $base_sum"; if uses_trixie "$1"; then echo "trixie $trixie_sum"; fi) \
         | sha256sum | cut -c1-12
 }
 
@@ -178,7 +215,7 @@ for name in "${names[@]}"; do
             fi
             cp -al "$wheels" "$context/wheels" 2>/dev/null || cp -a "$wheels" "$context/wheels"
         fi
-        bd build --network host --build-arg "BASE=$BASE_IMAGE" --label "swarm-etl.definition=$tag" -t "$local_ref" "$context" >"$CACHE/$name.build.log" 2>&1 \
+        bd build --network host --build-arg "BASE=$BASE_IMAGE" --build-arg BASE_TRIXIE=swarm-etl/debian:trixie --label "swarm-etl.definition=$tag" -t "$local_ref" "$context" >"$CACHE/$name.build.log" 2>&1 \
             || { tail -n 30 "$CACHE/$name.build.log" >&2; die "$name: docker build failed; the whole log is $CACHE/$name.build.log"; }
         say "$name: built in $(( $(date +%s) - t0 )) s"
     fi
