@@ -172,6 +172,7 @@ def main() -> None:
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--driver-memory", default="2g", help="SPARK_DRIVER_MEMORY of the job, at every scale")
     ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
+    ap.add_argument("--json", help="also write every run's figures here (bench/etl/swarm.sh reads them)")
     args = ap.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
     work = tempfile.mkdtemp(prefix="swarm-etl-bench-")
@@ -204,6 +205,12 @@ def main() -> None:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
     write(args, results)
+    if args.json:
+        import json
+        with open(args.json, "w") as f:
+            json.dump({"master": args.master, "driver_memory": args.driver_memory,
+                       "scales": {str(k): {"raw_rows": r, "ours": [{k2: v for k2, v in o.items() if k2 != "log"} for o in ours],
+                                           "baseline": base} for k, (r, ours, base) in results.items()}}, f, indent=1)
 
 
 def write(args, results) -> None:

@@ -40,7 +40,7 @@ describe("pulumi up --stack lab, through the bastion, with the real engine", () 
 
     beforeAll(async () => {
         stack = await labStack();
-        // This file tests the cluster and the demo; the data tier and Spark have their own (postgres.test.ts, etl.test.ts).
+        // This file tests the cluster and the demo; the data tier, Spark and the ETL have their own suite (platform.test.ts).
         const off = ["swarm-etl:postgres", "swarm-etl:spark", "swarm-etl:etl"];
         for (const k of off) await stack.setConfig(k, { value: JSON.stringify({ enabled: false }) });
         afterAllRestore = async () => {

@@ -46,6 +46,24 @@ export function etlChecks(): void {
             expect(await sh(`docker exec ${w} python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8081/metrics/prometheus').read().decode())"`, SPARK_WORKERS[0])).toMatch(/^metrics_worker_coresFree_Value\{.*\} \d+$/m);
         });
 
+        test("the metrics gateway killed: Swarm restarts it and it serves the last run's metrics again, from its file on the volume", async () => {
+            const filter = `-f label=com.docker.swarm.service.name=${ETL}-pushgateway`;
+            const read = async () => sh(`docker exec $(docker ps -q ${filter} | head -n1) curl -fsS http://127.0.0.1:9091/metrics`, SPARK_MASTER_NODE);
+            const line = /^swarm_etl_rows\{.*stage="load".*table="fact_flight".*\} \d+$/m;
+            const before = (await read()).match(line)?.[0];
+            expect(before).toBeDefined();
+            // The gateway writes its file every 30 s (--persistence.interval): wait until the run's push is older than that.
+            const age = Number(await psql("SELECT extract(epoch FROM now() - max(finished_at)) FROM flights.etl_run"));
+            if (age < 40) await new Promise((r) => setTimeout(r, (40 - age) * 1000));
+            const old = await sh(`docker ps -q ${filter} | head -n1`, SPARK_MASTER_NODE);
+            await sh(`docker kill ${old}`, SPARK_MASTER_NODE);
+            await until(async () => {
+                const now = await sh(`docker ps -q ${filter} -f health=healthy | head -n1`, SPARK_MASTER_NODE);
+                return now !== "" && !old.startsWith(now);
+            }, 120_000, "a new gateway container, healthy");
+            expect((await read()).match(line)?.[0]).toBe(before);
+        });
+
         test("the master restarted between runs; the schedule fires on the swarm, a second trigger is refused, a failover in the run is retried into identical tables", async () => {
             const workerTasks = await sh(`docker service ps -q --filter desired-state=running ${SPARK}-worker`);
             await sh(`docker kill $(docker ps -q -f label=com.docker.swarm.service.name=${SPARK}-master)`, SPARK_MASTER_NODE);
