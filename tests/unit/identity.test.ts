@@ -50,7 +50,7 @@ describe("Keycloak under mocks", () => {
     });
     const one = (type: string, name: string) => registered.find((r) => r.type === type && r.name === name)!.inputs as Record<string, any>;
 
-    test("the service: both networks, both secrets for Keycloak's user, a tmpfs for its config file, health on the management port", () => {
+    test("the service: both networks, both secrets for Keycloak's user, no mount, health on the management port", () => {
         const s = one("pulumi-nodejs:dynamic/swarm:Service", "identity-keycloak");
         expect(s).toMatchObject({ replicas: 2, networks: ["net-identity-keycloak-net", "net-pg"], endpointMode: "vip", updateConfig: { order: "start-first" } });
         const uid = String(KEYCLOAK_UID);
@@ -60,7 +60,7 @@ describe("Keycloak under mocks", () => {
             { target: "identity-keycloak-admin", uid, gid: uid, mode: 0o400 },
         ]);
         expect(one("pulumi-nodejs:dynamic/swarm:Secret", "identity-keycloak-admin")).toMatchObject({ name: "identity-keycloak-admin" });
-        expect(s.mounts).toEqual([{ type: "tmpfs", target: "/run/keycloak", tmpfs: { size: "1M", mode: 0o1777 } }]);
+        expect(s.mounts).toBeUndefined();
         expect(s.healthcheck.test).toEqual(["CMD", "swarm-etl-keycloak", "health"]);
         expect(JSON.stringify(s.env)).not.toMatch(/password"|secret"/i);
     });

@@ -4,7 +4,8 @@
 // its admin credential is the master realm's bootstrap *service account* (a client, not a person:
 // the master realm holds no people), whose secret is a Pulumi secret output that the realm-as-code
 // resources use, handed to the service only as a Swarm secret. Both secrets reach Keycloak through
-// a config file on a tmpfs (swarm-etl-keycloak), never through its environment or command line.
+// a config file in the image's /run/keycloak (mode 0700, Keycloak's user's: a tmpfs mount's mode is
+// not honoured for a non-root user, README), never through its environment or command line.
 //
 // It serves HTTP on 8080 inside the swarm (TLS ends at the edge, which sends X-Forwarded-*), health
 // and Prometheus metrics on the management port 9000. One replica keeps sessions in its local cache;
@@ -146,7 +147,6 @@ export class Keycloak extends pulumi.ComponentResource {
                 endpointMode: args.endpointMode ?? "vip",
                 constraints: args.constraints,
                 secrets: [secretRef(args.database.passwordSecret, `${name}-db`), secretRef({ secretId: admin.secretId, secretName: admin.secretName }, `${name}-admin`)],
-                mounts: [{ type: "tmpfs", target: "/run/keycloak", tmpfs: { size: "1M", mode: 0o1777 } }],
                 healthcheck: { test: ["CMD", "swarm-etl-keycloak", "health"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "180s" },
                 restartPolicy: { condition: "any", delay: "5s" },
                 resources: { limits: { cpus: 1, memory: args.memory ?? "1536M" } },
