@@ -43,7 +43,12 @@ UNION ALL SELECT 'dim_airport', count(*) FROM flights.dim_airport UNION ALL SELE
 UNION ALL SELECT 'dim_plane', count(*) FROM flights.dim_plane UNION ALL SELECT 'dim_weather', count(*) FROM flights.dim_weather
 UNION ALL SELECT 'dim_date', count(*) FROM flights.dim_date UNION ALL SELECT 'quarantine', count(*) FROM flights.quarantine;"
 master_node="$(ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 "docker service ps spark-master --filter desired-state=running --format '{{.Node}}'")"
-ui_ip() { ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" "$master_node" "docker network inspect docker_gwbridge -f '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{println}}{{end}}'" | awk -v s="$1" '$1 ~ "^"s"\\." {print $2}' | cut -d/ -f1 | head -n1; }
+# A UI's address on the master node's docker_gwbridge (its task's endpoint there, keyed by container ID).
+ui_ip() {
+    # shellcheck disable=SC2016 # expanded on the node
+    ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" "$master_node" 'id=$(docker ps -q --no-trunc -f label=com.docker.swarm.service.name='"$1"' | head -n1)
+        docker network inspect docker_gwbridge -f "{{range \$id, \$c := .Containers}}{{\$id}} {{\$c.IPv4Address}}{{println}}{{end}}" | awk -v id="$id" "\$1 == id {print \$2}" | cut -d/ -f1'
+}
 cat <<EOF
 
 Where to look next (the UIs publish no port until the identity issue's edge; tunnel to them):
