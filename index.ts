@@ -7,7 +7,7 @@ import { BACKUP_LABEL, CLUSTER_NAME, DCS_LABEL, MEMBER_LABEL, POSTGRES_IMAGES, r
 import { names as pgNames, roleSecret, SECRETS_DIR } from "./components/stacks/postgres/render";
 import { resolveSparkNodes, SPARK_IMAGE } from "./components/stacks/spark/config";
 import { PUSHGATEWAY_IMAGE } from "./components/stacks/etl/config";
-import { SPARK_UID } from "./components/stacks/spark/sparkCluster";
+import { etlPasswordRef } from "./components/stacks/etl/flightsEtl";
 
 function loadConfig(): StackConfig {
     try {
@@ -118,7 +118,7 @@ const postgres = cfg.postgres.enabled
 
 // The ETL role's password: mounted at the same path in the job's driver and in every executor.
 const etlSecret = etlOn && postgres ? postgres.secrets[roleSecret(cfg.etl.role)] : undefined;
-const etlSecretRef = etlSecret && { secretId: etlSecret.secretId, secretName: etlSecret.secretName, target: pgNames(CLUSTER_NAME).secret(roleSecret(cfg.etl.role)), uid: String(SPARK_UID), gid: String(SPARK_UID), mode: 0o400 };
+const etlSecretRef = etlSecret && etlPasswordRef(etlSecret, pgNames(CLUSTER_NAME).secret(roleSecret(cfg.etl.role)));
 const sparkNodes = resolveSparkNodes(cfg.spark, nodeViews);
 const spark = cfg.spark.enabled
     ? new SparkCluster(

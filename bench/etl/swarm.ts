@@ -12,9 +12,9 @@ import * as path from "path";
 import { PostgresCluster } from "../../components/stacks/postgres/postgresCluster";
 import { DEFAULT_DATABASES, DEFAULT_ROLES, POSTGRES_IMAGES } from "../../components/stacks/postgres/config";
 import { roleSecret, SECRETS_DIR } from "../../components/stacks/postgres/render";
-import { SparkCluster, SPARK_UID } from "../../components/stacks/spark/sparkCluster";
+import { SparkCluster } from "../../components/stacks/spark/sparkCluster";
 import { SPARK_IMAGE } from "../../components/stacks/spark/config";
-import { FlightsEtl } from "../../components/stacks/etl/flightsEtl";
+import { etlPasswordRef, FlightsEtl } from "../../components/stacks/etl/flightsEtl";
 import { Service } from "../../providers/swarm";
 import { ensureSwarm, inlineStack, managerConnection, nodeConnections, secretKey } from "../../tests/lab/harness";
 import { labConfig } from "../../tests/lab/labConfig";
@@ -76,7 +76,7 @@ async function program() {
     }, { dependsOn: [pg] });
     const target = `${NAME}-${roleSecret("etl_writer")}`;
     const secret = pg.secrets[roleSecret("etl_writer")];
-    const ref = { secretId: secret.secretId, secretName: secret.secretName, target, uid: String(SPARK_UID), gid: String(SPARK_UID), mode: 0o400 };
+    const ref = etlPasswordRef(secret, target);
     const spark = new SparkCluster(SPARK, {
         ...conn,
         nodeConnections: nodes,

@@ -17,7 +17,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection, ImageCheck, Service, ServiceSecretRef, Volume } from "../../../providers/swarm";
 import { scheduledJobLabels } from "../scheduler/labels";
-import { SparkCluster } from "../spark/sparkCluster";
+import { SparkCluster, SPARK_UID } from "../spark/sparkCluster";
 
 export interface WarehouseAccess {
     /** The network the router is on. */
@@ -50,6 +50,14 @@ export interface FlightsEtlArgs {
     /** The metrics gateway: its image (images/pushgateway) and the master node's own connection (its volume). */
     readonly pushgateway?: { readonly image: pulumi.Input<string>; readonly nodeConnection: HostConnection };
     readonly endpointMode?: "vip" | "dnsrr";
+}
+
+/**
+ * The ETL role's password secret as the driver and every executor mount it: for Spark's user, read
+ * only by it, at `target` under /run/secrets (the PostgreSQL cluster's `<cluster>-role-<role>`).
+ */
+export function etlPasswordRef(secret: { readonly secretId: pulumi.Input<string>; readonly secretName: pulumi.Input<string> }, target: string): ServiceSecretRef {
+    return { secretId: secret.secretId, secretName: secret.secretName, target, uid: String(SPARK_UID), gid: String(SPARK_UID), mode: 0o400 };
 }
 
 /** The run's settings: the job reads nothing else (etl/README.md, "Configuration"). No secret is here. */

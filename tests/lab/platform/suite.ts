@@ -13,8 +13,8 @@ import { DEFAULT_DATABASES, DEFAULT_ROLES, POSTGRES_IMAGES } from "../../../comp
 import { roleSecret, SECRETS_DIR } from "../../../components/stacks/postgres/render";
 import { scheduledJobLabels, Scheduler, SCHEDULER_IMAGE } from "../../../components/stacks/scheduler/scheduler";
 import { SPARK_IMAGE } from "../../../components/stacks/spark/config";
-import { SparkCluster, SPARK_UID } from "../../../components/stacks/spark/sparkCluster";
-import { FlightsEtl } from "../../../components/stacks/etl/flightsEtl";
+import { SparkCluster } from "../../../components/stacks/spark/sparkCluster";
+import { etlPasswordRef, FlightsEtl } from "../../../components/stacks/etl/flightsEtl";
 import { PUSHGATEWAY_IMAGE } from "../../../components/stacks/etl/config";
 import { managerConnection, nodeConnections, secretKey } from "../harness";
 import { labConfig, targets } from "../labConfig";
@@ -305,7 +305,7 @@ export async function program() {
     // Spark, and the ETL that writes through the router as etl_writer.
     const target = `${NAME}-${roleSecret("etl_writer")}`;
     const secret = pg.secrets[roleSecret("etl_writer")];
-    const ref = { secretId: secret.secretId, secretName: secret.secretName, target, uid: String(SPARK_UID), gid: String(SPARK_UID), mode: 0o400 };
+    const ref = etlPasswordRef(secret, target);
     const spark = new SparkCluster(SPARK, {
         ...conn,
         nodeConnections: nodes,
