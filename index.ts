@@ -2,12 +2,13 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, rawConfigFromEngine, StackConfig } from "./config/schema";
-import { DemoStack, FlightsEtl, PgBackupRepository, PostgresCluster, Scheduler, SCHEDULER_IMAGE, SparkCluster, SwarmCluster } from "./components";
+import { DemoStack, FlightsEtl, Keycloak, KEYCLOAK_IMAGE, PgBackupRepository, PostgresCluster, Scheduler, SCHEDULER_IMAGE, SparkCluster, SwarmCluster } from "./components";
 import { BACKUP_LABEL, CLUSTER_NAME, DCS_LABEL, MEMBER_LABEL, POSTGRES_IMAGES, resolveBackupNode, resolvePostgresNodes } from "./components/stacks/postgres/config";
 import { names as pgNames, roleSecret, SECRETS_DIR } from "./components/stacks/postgres/render";
 import { resolveSparkNodes, SPARK_IMAGE } from "./components/stacks/spark/config";
 import { PUSHGATEWAY_IMAGE } from "./components/stacks/etl/config";
 import { etlPasswordRef } from "./components/stacks/etl/flightsEtl";
+import { identityConstraints } from "./components/stacks/identity/config";
 
 function loadConfig(): StackConfig {
     try {
@@ -116,6 +117,33 @@ const postgres = cfg.postgres.enabled
       )
     : undefined;
 
+// Keycloak: its database and login role on the cluster, made by the reconcile job before it starts.
+const keycloak =
+    cfg.identity.enabled && postgres
+        ? new Keycloak(
+              "keycloak",
+              {
+                  connection: cluster.managerConnection,
+                  privateKey,
+                  image: cfg.images[KEYCLOAK_IMAGE],
+                  database: {
+                      networkId: postgres.network.networkId,
+                      endpoint: postgres.primaryEndpoint,
+                      database: cfg.identity.database,
+                      user: cfg.identity.role,
+                      passwordSecret: postgres.secrets[roleSecret(cfg.identity.role)],
+                  },
+                  replicas: cfg.identity.replicas,
+                  hostname: cfg.identity.hostname,
+                  constraints: identityConstraints(cfg.identity),
+                  memory: cfg.identity.memory,
+                  endpointMode: cfg.endpointMode,
+                  encrypted: cfg.encryptOverlays,
+              },
+              { dependsOn: [...cluster.members, postgres.reconcile] },
+          )
+        : undefined;
+
 // The ETL role's password: mounted at the same path in the job's driver and in every executor.
 const etlSecret = etlOn && postgres ? postgres.secrets[roleSecret(cfg.etl.role)] : undefined;
 const etlSecretRef = etlSecret && etlPasswordRef(etlSecret, pgNames(CLUSTER_NAME).secret(roleSecret(cfg.etl.role)));
@@ -205,3 +233,10 @@ export const etlJob = etl?.jobName;
 export const etlTemplate = etl?.templateName;
 /** The runs' metrics (Prometheus text): http://<etlPushgateway>:9091/metrics on the Spark network. */
 export const etlPushgateway = etl?.pushgateway ? `${etl.jobName}-pushgateway` : undefined;
+/** Keycloak: `keycloakService` on `keycloakNetwork` (the edge attaches to it), `keycloakUrl` inside the swarm (http, port 8080). */
+export const keycloakService = keycloak?.serviceName;
+export const keycloakNetwork = keycloak?.network.name;
+export const keycloakUrl = keycloak?.internalUrl;
+/** The master realm's bootstrap service account (client credentials) for realm-as-code: `pulumi stack output --show-secrets keycloakAdminClientSecret`. */
+export const keycloakAdminClientId = keycloak?.adminClientId;
+export const keycloakAdminClientSecret = keycloak?.adminClientSecret;

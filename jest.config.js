@@ -1,5 +1,6 @@
-/** Two projects: `unit` (Pulumi mocks and pure functions, no lab needed) and `lab`
- *  (real sshd/dockerd in the lab and the real Pulumi engine; needs `lab/lab.sh up`). */
+/** Three projects: `unit` (Pulumi mocks and pure functions, no lab needed), `lab` (real
+ *  sshd/dockerd in the lab and the real Pulumi engine; needs `lab/lab.sh up`) and `keycloak` (the
+ *  realm as code against a local Keycloak, which its globalSetup starts; needs Java 17+). */
 const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: { warnOnly: false } }] };
 module.exports = {
   // Lab tests drive real daemons and the real engine; unit tests finish in seconds regardless.
@@ -17,6 +18,14 @@ module.exports = {
       transform: tsJest,
       testMatch: ["<rootDir>/tests/lab/**/*.test.ts"],
       setupFilesAfterEnv: ["<rootDir>/tests/lab/setup.ts"],
+    },
+    {
+      displayName: "keycloak",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/tests/keycloak/**/*.test.ts"],
+      globalSetup: "<rootDir>/tests/keycloak/globalSetup.ts",
+      globalTeardown: "<rootDir>/tests/keycloak/globalTeardown.ts",
     },
   ],
 };

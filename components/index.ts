@@ -5,3 +5,4 @@ export * from "./stacks/postgres/backupRepository";
 export * from "./stacks/scheduler/scheduler";
 export * from "./stacks/spark/sparkCluster";
 export * from "./stacks/etl/flightsEtl";
+export * from "./stacks/identity/keycloak";

@@ -6,6 +6,7 @@ import ssh2 = require("ssh2");
 import { postgresConfigSchema, postgresStackProblems } from "../components/stacks/postgres/config";
 import { sparkConfigSchema, sparkStackProblems } from "../components/stacks/spark/config";
 import { etlConfigSchema, etlStackProblems } from "../components/stacks/etl/config";
+import { identityConfigSchema, identityStackProblems, resolveIdentity, ResolvedIdentityConfig } from "../components/stacks/identity/config";
 
 export const PROJECT = "swarm-etl";
 
@@ -264,6 +265,8 @@ const stackConfigShape = {
         spark: sparkConfigSchema.default(sparkConfigSchema.parse({})),
         /** The flights ETL job on it (components/stacks/etl/config.ts). */
         etl: etlConfigSchema.default(etlConfigSchema.parse({})),
+        /** Keycloak, the identity service (components/stacks/identity/config.ts). */
+        identity: identityConfigSchema.default(identityConfigSchema.parse({})),
         /** Lock the managers' Raft keys at rest: a restarted manager needs the unlock key. @default - prod: true, else false */
         autolock: z.boolean().optional(),
         /** Increase to rotate both join tokens (nodes already in the swarm stay). @default - 0 */
@@ -381,6 +384,9 @@ export function stackConfigSchema(options: ParseOptions = {}) {
         for (const [path, message] of anyIssue ? [] : etlStackProblems(cfg.etl, cfg.spark.enabled, cfg.postgres, cfg.images, cfg.profile)) {
             issue(path[0] === "images" ? path : ["etl", ...path], message);
         }
+        for (const [path, message] of anyIssue ? [] : identityStackProblems(resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile), cfg.postgres, nodes, cfg.images, cfg.profile)) {
+            issue(path[0] === "images" ? path : ["identity", ...path], message);
+        }
     });
 }
 
@@ -397,6 +403,7 @@ export interface StackConfig extends ParsedStackConfig {
     managers: (ParsedStackConfig["managers"][number] & { availability: "active" | "pause" | "drain" })[];
     workers: (ParsedStackConfig["workers"][number] & { availability: "active" | "pause" | "drain" })[];
     demo: ParsedStackConfig["demo"] & { image: string };
+    identity: ResolvedIdentityConfig;
 }
 
 /** Thrown when the configuration is invalid; its message lists every problem, one per line. */
@@ -430,6 +437,7 @@ export function parseStackConfig(raw: Record<string, unknown>, options: ParseOpt
         managers: cfg.managers.map((m) => ({ ...m, availability: m.availability ?? (cfg.profile === "prod" ? "drain" : "active") })),
         workers: cfg.workers.map((w) => ({ ...w, availability: w.availability ?? "active" })),
         demo: { ...cfg.demo, image: cfg.demo.image ?? `${cfg.registry}/lab/busybox:1.35` },
+        identity: resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile),
     };
 }
 

@@ -43,10 +43,11 @@ UNION ALL SELECT 'dim_airport', count(*) FROM flights.dim_airport UNION ALL SELE
 UNION ALL SELECT 'dim_plane', count(*) FROM flights.dim_plane UNION ALL SELECT 'dim_weather', count(*) FROM flights.dim_weather
 UNION ALL SELECT 'dim_date', count(*) FROM flights.dim_date UNION ALL SELECT 'quarantine', count(*) FROM flights.quarantine;"
 master_node="$(ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 "docker service ps spark-master --filter desired-state=running --format '{{.Node}}'")"
-# A UI's address on the master node's docker_gwbridge (its task's endpoint there, keyed by container ID).
+kc_node="$(ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 "docker service ps keycloak --filter desired-state=running --format '{{.Node}}'")"
+# A UI's address on its node's docker_gwbridge (its task's endpoint there, keyed by container ID): ui_ip SERVICE [NODE].
 ui_ip() {
     # shellcheck disable=SC2016 # expanded on the node
-    ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" "$master_node" 'id=$(docker ps -q --no-trunc -f label=com.docker.swarm.service.name='"$1"' | head -n1)
+    ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" "${2:-$master_node}" 'id=$(docker ps -q --no-trunc -f label=com.docker.swarm.service.name='"$1"' | head -n1)
         docker network inspect docker_gwbridge -f "{{range \$id, \$c := .Containers}}{{\$id}} {{\$c.IPv4Address}}{{println}}{{end}}" | awk -v id="$id" "\$1 == id {print \$2}" | cut -d/ -f1'
 }
 cat <<EOF
@@ -54,6 +55,8 @@ cat <<EOF
 Where to look next (the UIs publish no port until the identity issue's edge; tunnel to them):
   Spark master   ssh -F $SWARM_ETL_LAB_DIR/ssh/config -N -L 8080:$(ui_ip spark-master):8080 $master_node    then http://localhost:8080
   history server ssh -F $SWARM_ETL_LAB_DIR/ssh/config -N -L 18080:$(ui_ip spark-history):18080 $master_node  then http://localhost:18080
+  Keycloak       ssh -F $SWARM_ETL_LAB_DIR/ssh/config -N -L 8180:$(ui_ip keycloak "$kc_node"):8080 $kc_node       then http://localhost:8180 (the Admin REST API: the service
+                 account swarm-etl-admin, its secret from pulumi stack output --stack lab --show-secrets keycloakAdminClientSecret; docs/identity.md)
   the run's log  ssh -F $SWARM_ETL_LAB_DIR/ssh/config mgr1 docker service logs etl-flights
   run it again   pulumi config set --stack lab etl.runId "\$(date +%s)" && pulumi up --stack lab   (docs/spark.md)
 

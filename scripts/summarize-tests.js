@@ -4,7 +4,7 @@
 const fs = require("fs");
 const path = require("path");
 const dir = process.argv[2];
-const expected = ["unit.json", "lab-e2e.txt", "lab.json", "policy.txt", "etl.txt"];
+const expected = ["unit.json", "keycloak.json", "lab-e2e.txt", "lab.json", "policy.txt", "etl.txt"];
 let passed = 0, failed = 0;
 for (const name of expected) {
     const file = path.join(dir, name);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: type check, unit tests (Pulumi mocks, pure functions), the lab tests (real
-# sshd/dockerd in the lab, the real Pulumi engine), the policy pack's tests and the ETL job's tests
-# (pytest, local Spark, a real PostgreSQL). Does its own setup, brings the lab up,
+# Runs every test: type check, unit tests (Pulumi mocks, pure functions), the realm as code
+# against a local Keycloak (needs Java 17+), the lab tests (real sshd/dockerd in the lab, the real
+# Pulumi engine), the policy pack's tests and the ETL job's tests (pytest, local Spark, a real
+# PostgreSQL). Does its own setup, brings the lab up,
 # and takes it down again at the end, also on failure (KEEP_LAB=1 keeps it).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +23,13 @@ echo "== type check"
 npx tsc --noEmit -p tsconfig.json
 echo "== unit tests"
 npx jest --selectProjects unit --json --outputFile="$results/unit.json"
+echo "== keycloak: the realm as code against a local Keycloak (scripts/keycloak-local.sh), through the real engine"
+if ! command -v java >/dev/null 2>&1; then
+    echo "keycloak tests: Java is not installed (Keycloak needs 17 or newer); fix: apt-get install -y openjdk-17-jre-headless, then run npm test again" >&2
+    rc_keycloak=1
+else
+    npx jest --selectProjects keycloak --runInBand --json --outputFile="$results/keycloak.json" || rc_keycloak=$?
+fi
 echo "== lab: up/down/repair/isolation checks (ends with a fresh lab)"
 bash lab/test/e2e.sh | tee "$results/lab-e2e.txt"
 echo "== platform images: build (cached by content hash), push to the lab registry, record their digests"
@@ -35,4 +43,4 @@ echo "== policy pack: rule tests, workflow lint (actionlint), the gate through t
 bash policy/test.sh "$results" || rc_policy=$?
 echo "== ETL pipeline: transform unit tests, the whole job against a real PostgreSQL (pytest)"
 bash etl/test.sh "$results" || rc_etl=$?
-exit $(( ${rc_lab:-0} || ${rc_policy:-0} || ${rc_etl:-0} ))
+exit $(( ${rc_keycloak:-0} || ${rc_lab:-0} || ${rc_policy:-0} || ${rc_etl:-0} ))

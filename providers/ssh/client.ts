@@ -54,6 +54,8 @@ export interface SshSession {
     docker(): Docker;
     /** Whether `host:port` accepts a TCP connection made by this host's sshd (no binary needed on the host). */
     probeTcp(host: string, port: number, timeoutMs?: number): Promise<TcpProbe>;
+    /** A TCP stream to `host:port` made by this host's sshd (direct-tcpip): a tunnel's one connection. */
+    openTcp(host: string, port: number): Promise<Duplex>;
     close(): void;
 }
 
@@ -85,6 +87,12 @@ export function probeTcpOn(source: ClientSource, host: string, port: number, tim
                 }
             }),
     );
+}
+
+export function openTcpOn(source: ClientSource, target: SshEndpoint, host: string, port: number): Promise<Duplex> {
+    return openChannel<ssh2.ClientChannel>(source, (c, done) => c.forwardOut("127.0.0.1", 0, host, port, (err, ch) => done(err, ch))).catch((err: Error) => {
+        throw new Error(`${target.name} cannot open a TCP connection to ${host}:${port}: ${err.message}`);
+    });
 }
 
 /**
@@ -197,6 +205,7 @@ export async function openSession(target: SshTarget): Promise<SshSession> {
         exec: (command, timeoutMs = 120_000) => execOn(() => Promise.resolve(client), target, command, timeoutMs),
         docker: () => dockerOver(() => Promise.resolve(client), target),
         probeTcp: (host, port, timeoutMs) => probeTcpOn(() => Promise.resolve(client), host, port, timeoutMs),
+        openTcp: (host, port) => openTcpOn(() => Promise.resolve(client), target, host, port),
     };
 }
 

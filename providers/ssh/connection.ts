@@ -15,6 +15,7 @@ import {
     execOn,
     forwardOut,
     probeTcpOn,
+    openTcpOn,
     isHostKeyMismatch,
     SshEndpoint,
     SshSession,
@@ -143,6 +144,7 @@ function sessionOn(source: ClientSource, target: SshTarget, close: () => void): 
         exec: (command, timeoutMs = 120_000) => execOn(source, target, command, timeoutMs),
         docker: () => dockerOver(source, target),
         probeTcp: (host, port, timeoutMs) => probeTcpOn(source, host, port, timeoutMs),
+        openTcp: (host, port) => openTcpOn(source, target, host, port),
     };
 }
 

@@ -26,14 +26,16 @@ const backups = (o: { volume: boolean }) => 2 + 5 + (o.volume ? 1 : 0) + 1 + 3;
 const spark = (n: { nodes: number }) => 1 + 1 + 2 + 3 + n.nodes;
 /** The ETL: its component, the Pushgateway's volume, image check and service, the run job and the scheduled template. */
 const etl = 1 + 3 + 2;
+/** Keycloak: its component, the admin client secret (GeneratedPassword) and its Swarm secret, its network and service. */
+const identity = 1 + 1 + 1 + 1 + 1;
 
 describe("the committed stacks dev and prod, previewed by the real engine", () => {
     test.each([
         // stack, resources to create: the stack, components, a check + membership + node spec per host, the init, the demo's network and service,
         // and the data tier: its component, network, 8 secrets, 3 configs, a service + volume per etcd member and per PostgreSQL member,
-        // the router, the reconcile job and an image check per node; then the backups, Spark and the ETL
-        ["dev", 1 + 2 + 3 * 3 + 1 + 2 + dataTier({ hosts: 3, dcs: 3, members: 2 }) + backups({ volume: true }) + spark({ nodes: 3 }) + etl],
-        ["prod", 1 + 1 + 7 * 3 + 1 + dataTier({ hosts: 7, dcs: 3, members: 3 }) + backups({ volume: false }) + spark({ nodes: 2 }) + etl],
+        // the router, the reconcile job and an image check per node; then the backups, Spark, the ETL and Keycloak
+        ["dev", 1 + 2 + 3 * 3 + 1 + 2 + dataTier({ hosts: 3, dcs: 3, members: 2 }) + backups({ volume: true }) + spark({ nodes: 3 }) + etl + identity],
+        ["prod", 1 + 1 + 7 * 3 + 1 + dataTier({ hosts: 7, dcs: 3, members: 3 }) + backups({ volume: false }) + spark({ nodes: 2 }) + etl + identity],
     ])("pulumi preview --stack %s plans %d resources, its secure SSH key decrypts to a private key", async (name, creates) => {
         const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: REPO }, { envVars });
         const key = await stack.getConfig("swarm-etl:sshPrivateKey");

@@ -52,7 +52,7 @@ describe("Keycloak under mocks", () => {
 
     test("the service: both networks, both secrets for Keycloak's user, no mount, health on the management port", () => {
         const s = one("pulumi-nodejs:dynamic/swarm:Service", "identity-keycloak");
-        expect(s).toMatchObject({ replicas: 2, networks: ["net-identity-keycloak-net", "net-pg"], endpointMode: "vip", updateConfig: { order: "start-first" } });
+        expect(s).toMatchObject({ replicas: 2, maxReplicasPerNode: 1, networks: ["net-identity-keycloak-net", "net-pg"], endpointMode: "vip", updateConfig: { order: "start-first" } });
         const uid = String(KEYCLOAK_UID);
         expect(s.secrets).toEqual([
             { secretId: "sec-db", secretName: "pg-role-keycloak", target: "identity-keycloak-db", uid, gid: uid, mode: 0o400 },
@@ -66,7 +66,7 @@ describe("Keycloak under mocks", () => {
     });
 
     test("the admin credential: a service account's generated secret, a secret output, given to Swarm as a secret's data", async () => {
-        expect(one("random:index/randomPassword:RandomPassword", "identity-keycloak-admin-client-secret")).toMatchObject({ length: 40, special: false });
+        expect(one("pulumi-nodejs:dynamic/swarm:GeneratedPassword", "identity-keycloak-admin-client-secret")).toMatchObject({ bytes: 30 });
         expect(await pulumi.isSecret(kc.adminClientSecret)).toBe(true);
         expect(kc.adminClientId).toBe(ADMIN_CLIENT_ID);
         expect(one("pulumi-nodejs:dynamic/swarm:Network", "identity-keycloak-net")).toMatchObject({ attachable: true, encrypted: true });

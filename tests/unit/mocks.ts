@@ -63,6 +63,7 @@ export const LAB_IMAGES = {
     scheduler: `198.18.20.2:5000/swarm-etl/scheduler@${digest("d")}`,
     spark: `198.18.20.2:5000/swarm-etl/spark@${digest("e")}`,
     "etl-pushgateway": `198.18.20.2:5000/swarm-etl/etl-pushgateway@${digest("f")}`,
+    "identity-keycloak": `198.18.20.2:5000/swarm-etl/identity-keycloak@${digest("9")}`,
 };
 
 /** A complete, valid lab configuration (the shape `lab/lab.sh up` writes). */

@@ -14,8 +14,8 @@ import { HOST_KEY, installMocks, LAB_IMAGES, labConfig, configProblems } from ".
 const problems = configProblems;
 
 /** The lab config with `postgres` set to `pg`. */
-/** The lab config with `postgres` set to `pg` (Spark and the ETL off: these tests change the nodes and roles they need). */
-const withPostgres = (pg: Record<string, unknown>, overrides: Record<string, unknown> = {}) => labConfig({ postgres: pg, spark: { enabled: false }, etl: { enabled: false }, ...overrides });
+/** The lab config with `postgres` set to `pg` (Spark, the ETL and Keycloak off: these tests change the nodes, databases and roles they need). */
+const withPostgres = (pg: Record<string, unknown>, overrides: Record<string, unknown> = {}) => labConfig({ postgres: pg, spark: { enabled: false }, etl: { enabled: false }, identity: { enabled: false }, ...overrides });
 
 const IDENT_FIX = "fix: lower-case letters, digits and _, starting with a letter or _, at most 63 characters";
 
@@ -206,6 +206,7 @@ describe("the postgres slice of the stack config", () => {
             `swarm-etl:images.scheduler: is not set, and postgres is enabled; ${fix}`,
             `swarm-etl:images.spark: is not set, and spark is enabled; ${fix}`,
             `swarm-etl:images.etl-pushgateway: is not set, and etl is enabled; ${fix}`,
+            `swarm-etl:images.identity-keycloak: is not set, and identity is enabled; ${fix}`,
         ]);
     });
 

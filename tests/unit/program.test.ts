@@ -23,10 +23,10 @@ describe("index.ts with the lab profile", () => {
         program = await import("../../index");
         await new Promise((r) => (program.nodes as pulumi.Output<unknown>).apply(r));
         // The demo service registers once the swarm's members and its network resolved.
-        for (let i = 0; i < 200 && !(["demo-web", "swarm-wkr2-spec", "pg-reconcile", "pg-backup-diff"].every((n) => registered.some((r) => r.name === n))); i++) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 200 && !(["demo-web", "swarm-wkr2-spec", "pg-reconcile", "pg-backup-diff", "keycloak"].every((n) => registered.some((r) => r.name === n))); i++) await new Promise((r) => setTimeout(r, 10));
     });
 
-    test("declares the cluster, the data tier and the demo stack, nothing else", () => {
+    test("declares the cluster, the data tier, Spark, the ETL, Keycloak and the demo stack, nothing else", () => {
         const byType = registered.map((r) => `${r.type} ${r.name}`).sort();
         const hosts = ["mgr1", "mgr2", "mgr3", "wkr1", "wkr2"];
         expect(byType).toEqual(
@@ -72,6 +72,12 @@ describe("index.ts with the lab profile", () => {
                 "pulumi-nodejs:dynamic/swarm:Service pg-backup",
                 "pulumi-nodejs:dynamic/swarm:Config pg-pgbackrest",
                 ...["init", "full", "diff"].map((k) => `pulumi-nodejs:dynamic/swarm:Service pg-backup-${k}`),
+                // Keycloak: its admin client secret (generated, then a Swarm secret), its network and service.
+                "swarm:stacks:Keycloak keycloak",
+                "pulumi-nodejs:dynamic/swarm:GeneratedPassword keycloak-admin-client-secret",
+                "pulumi-nodejs:dynamic/swarm:Secret keycloak-admin",
+                "pulumi-nodejs:dynamic/swarm:Network keycloak-net",
+                "pulumi-nodejs:dynamic/swarm:Service keycloak",
             ].sort(),
         );
     });
@@ -87,7 +93,7 @@ describe("index.ts with the lab profile", () => {
         });
         expect(member.constraints).toContain("node.labels.swarm-etl.postgres==true");
         expect((registered.find((r) => r.name === "pg-wkr1-data")!.inputs.connection as { name: string }).name).toBe("wkr1");
-        for (const s of registered.filter((r) => r.type.endsWith(":Secret"))) {
+        for (const s of registered.filter((r) => r.type.endsWith(":Secret") && r.name !== "keycloak-admin")) {
             // Passwords, and the backup repository's TLS identity (for every host that speaks to it).
             expect(s.inputs.generate).toEqual(s.name === "pg-backup-tls" ? { tls: { commonName: "pgbackrest", dnsNames: ["pg-backup", "pg-wkr1", "pg-wkr2"] } } : { bytes: 32 });
             expect(s.inputs.data).toBeUndefined();
@@ -114,6 +120,25 @@ describe("index.ts with the lab profile", () => {
         expect(sched).toMatchObject({ image: LAB_IMAGES.scheduler, constraints: ["node.role==manager"], mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] });
         expect(sched.networks).toBeUndefined();
         expect(sched.ports).toBeUndefined();
+    });
+
+    test("Keycloak: on its own network and the data tier's, as the keycloak role of the keycloak database through the router, one replica in the lab", async () => {
+        const svc = registered.find((r) => r.name === "keycloak" && r.type.endsWith(":Service"))!.inputs;
+        expect(svc).toMatchObject({
+            image: LAB_IMAGES["identity-keycloak"],
+            replicas: 1,
+            endpointMode: "dnsrr",
+            networks: ["net-keycloak-net", "net-pg-net"],
+            env: { KC_DB_URL: "jdbc:postgresql://pg-router:5432/keycloak", KC_DB_USERNAME: "keycloak", KC_DB_PASSWORD_FILE: "/run/secrets/keycloak-db", KC_HOSTNAME_STRICT: "false", KC_CACHE: "local" },
+            resources: { limits: { cpus: 1, memory: "1536M" } },
+        });
+        expect(svc.constraints).toBeUndefined();
+        expect((svc.secrets as { target: string }[]).map((x) => x.target)).toEqual(["keycloak-db", "keycloak-admin"]);
+        expect(registered.find((r) => r.name === "keycloak-net")!.inputs).toMatchObject({ attachable: true, encrypted: false });
+        // The admin client secret reaches Docker as a secret's data, and the stack's outputs only as a secret.
+        expect(registered.find((r) => r.name === "keycloak-admin")!.inputs.generate).toBeUndefined();
+        expect([program.keycloakService, program.keycloakUrl, program.keycloakAdminClientId]).toEqual(["keycloak", "http://keycloak:8080", "swarm-etl-admin"]);
+        expect(await pulumi.isSecret(program.keycloakAdminClientSecret as pulumi.Output<string>)).toBe(true);
     });
 
     test("the router: NET_ADMIN and forwarding for its own namespace, nothing more; its spec names both members", () => {

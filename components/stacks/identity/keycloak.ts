@@ -11,8 +11,7 @@
 // and Prometheus metrics on the management port 9000. One replica keeps sessions in its local cache;
 // more replicas form one Infinispan cluster, discovered through the database (JDBC_PING).
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import { HostConnection, Network, Secret, Service, ServiceSecretRef } from "../../../providers/swarm";
+import { GeneratedPassword, HostConnection, Network, Secret, Service, ServiceSecretRef } from "../../../providers/swarm";
 
 /** The Keycloak image, by its name in `swarm-etl:images`. */
 export const KEYCLOAK_IMAGE = "identity-keycloak";
@@ -108,6 +107,8 @@ export class Keycloak extends pulumi.ComponentResource {
     /** The master realm's bootstrap service account: client id and (secret) client secret. */
     public readonly adminClientId: string;
     public readonly adminClientSecret: pulumi.Output<string>;
+    /** The same secret as a Swarm secret (a client on `network` mounts it to use the Admin REST API). */
+    public readonly adminSecret: Secret;
 
     constructor(name: string, args: KeycloakArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm:stacks:Keycloak", name, {}, opts);
@@ -120,9 +121,9 @@ export class Keycloak extends pulumi.ComponentResource {
         this.internalUrl = `http://${name}:${KEYCLOAK_HTTP_PORT}`;
         this.adminClientId = ADMIN_CLIENT_ID;
 
-        const adminSecret = new random.RandomPassword(`${name}-admin-client-secret`, { length: 40, special: false }, childOpts);
-        this.adminClientSecret = pulumi.secret(adminSecret.result);
-        const admin = new Secret(`${name}-admin`, { ...conn, name: `${name}-admin`, data: this.adminClientSecret, labels }, childOpts);
+        const generated = new GeneratedPassword(`${name}-admin-client-secret`, { bytes: 30 }, childOpts);
+        this.adminClientSecret = pulumi.secret(generated.value);
+        const admin = (this.adminSecret = new Secret(`${name}-admin`, { ...conn, name: `${name}-admin`, data: this.adminClientSecret, labels }, childOpts));
         this.network = new Network(`${name}-net`, { ...conn, name: `${name}-net`, attachable: true, encrypted: args.encrypted ?? true, labels }, childOpts);
 
         const files = { db: `${SECRETS}/${name}-db`, admin: `${SECRETS}/${name}-admin` };
@@ -146,11 +147,15 @@ export class Keycloak extends pulumi.ComponentResource {
                 networks: [this.network.networkId, args.database.networkId],
                 endpointMode: args.endpointMode ?? "vip",
                 constraints: args.constraints,
+                // Replicas on different nodes: one node lost keeps a replica and the sessions it holds.
+                maxReplicasPerNode: replicas > 1 ? 1 : undefined,
                 secrets: [secretRef(args.database.passwordSecret, `${name}-db`), secretRef({ secretId: admin.secretId, secretName: admin.secretName }, `${name}-admin`)],
                 healthcheck: { test: ["CMD", "swarm-etl-keycloak", "health"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "180s" },
                 restartPolicy: { condition: "any", delay: "5s" },
                 resources: { limits: { cpus: 1, memory: args.memory ?? "1536M" } },
                 stopGracePeriod: "30s",
+                // The first start on an empty database creates Keycloak's schema (minutes on a busy node).
+                convergeTimeoutSeconds: 600,
                 // A new replica joins (start-first) before an old one leaves: sessions move over.
                 updateConfig: { parallelism: 1, order: replicas > 1 ? "start-first" : "stop-first" },
                 labels: { ...labels, "swarm-etl.role": "identity", "swarm-etl.stateful": "false", "swarm-etl.ui": "true" },
