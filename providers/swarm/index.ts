@@ -12,5 +12,5 @@ export { HostCheck, HostCheckArgs, PortProbe } from "./hostCheck";
 export { NodeAvailability, OriginalSpec } from "./nodeSpecPlan";
 export { Volume, VolumeArgs } from "./volume";
 export { ImageCheck, ImageCheckArgs } from "./imageCheck";
-export { serviceTunnelUrl, taskAddress, withServiceTunnel, ServiceTunnelArgs } from "./serviceTunnel";
+export { serviceTunnelUrl, taskAddress, ServiceTunnelArgs } from "./serviceTunnel";
 export { GeneratedPassword, GeneratedPasswordArgs } from "./generatedPassword";

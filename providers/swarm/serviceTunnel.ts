@@ -4,11 +4,10 @@
 // channel of the pooled SSH connection to that node. The realm-as-code resources reach
 // Keycloak's Admin REST API this way (its port stays inside the swarm).
 //
-// Two forms: `withServiceTunnel` opens one for a callback and closes it; `serviceTunnelUrl` keeps
-// one per (manager, service, port) open for the process (on globalThis, its listener unref'd, like
-// the SSH pool), for clients that cache the URL they were given. The persistent one looks the task
-// up again for each new TCP connection when its last lookup is older than 10 s or failed, so a task
-// Swarm moved or restarted is found again.
+// `serviceTunnelUrl` keeps one tunnel per (manager, service, port) open for the process (on
+// globalThis, its listener unref'd, like the SSH pool), for clients that cache the URL they were
+// given. It looks the task up again for a new TCP connection when its last lookup is older than
+// 10 s or failed, so a task Swarm moved or restarted is found again.
 import * as net from "net";
 import { withSession } from "../ssh/connection";
 import { ConnectionInputs, HostConnection, toTarget } from "./common";
@@ -41,34 +40,6 @@ export async function taskAddress(a: ServiceTunnelArgs): Promise<{ node: string;
     });
     if (!address) throw new Error(`the task of ${a.service} on ${found.node} has no endpoint on docker_gwbridge (is it on an overlay network?)`);
     return { node: found.node, address };
-}
-
-/** Runs `fn` with a local URL base (http://127.0.0.1:<port>) that reaches the service's port; closes the tunnel after. */
-export async function withServiceTunnel<T>(a: ServiceTunnelArgs, fn: (base: string) => Promise<T>): Promise<T> {
-    const { node, address } = await taskAddress(a);
-    return withSession({ ...a.nodeConnections[node], privateKey: a.privateKey }, async (s) => {
-        const sockets = new Set<net.Socket>();
-        const server = net.createServer((sock) => {
-            sockets.add(sock);
-            sock.on("close", () => sockets.delete(sock));
-            sock.on("error", () => undefined);
-            s.openTcp(address, a.port).then(
-                (stream) => {
-                    stream.on("error", () => sock.destroy());
-                    sock.on("error", () => stream.destroy());
-                    sock.pipe(stream).pipe(sock);
-                },
-                () => sock.destroy(),
-            );
-        });
-        await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
-        try {
-            return await fn(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-        } finally {
-            for (const sock of sockets) sock.destroy();
-            await new Promise<void>((resolve) => server.close(() => resolve()));
-        }
-    });
 }
 
 interface PersistentTunnel {
