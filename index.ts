@@ -2,13 +2,17 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig, rawConfigFromEngine, StackConfig } from "./config/schema";
-import { DemoStack, FlightsEtl, Keycloak, KEYCLOAK_IMAGE, PgBackupRepository, PostgresCluster, Scheduler, SCHEDULER_IMAGE, SparkCluster, SwarmCluster } from "./components";
+import { DemoStack, Edge, EDGE_IMAGES, FlightsEtl, Keycloak, KEYCLOAK_IMAGE, PgBackupRepository, PlatformRealm, PostgresCluster, Scheduler, SCHEDULER_IMAGE, SparkCluster, SwarmCluster } from "./components";
 import { BACKUP_LABEL, CLUSTER_NAME, DCS_LABEL, MEMBER_LABEL, POSTGRES_IMAGES, resolveBackupNode, resolvePostgresNodes } from "./components/stacks/postgres/config";
 import { names as pgNames, roleSecret, SECRETS_DIR } from "./components/stacks/postgres/render";
 import { resolveSparkNodes, SPARK_IMAGE } from "./components/stacks/spark/config";
 import { PUSHGATEWAY_IMAGE } from "./components/stacks/etl/config";
 import { etlPasswordRef } from "./components/stacks/etl/flightsEtl";
 import { identityConstraints } from "./components/stacks/identity/config";
+import { edgeKeycloakUrl, edgeUiRoles } from "./components/stacks/edge/config";
+import { AUTH_HOST, hostUrl } from "./components/stacks/edge/render";
+import { sparkNames, UI_PORTS } from "./components/stacks/spark/sparkCluster";
+import { DEFAULT_REALM, defaultGroups, DEFAULT_ROLES } from "./components/stacks/identity/realm";
 
 function loadConfig(): StackConfig {
     try {
@@ -134,7 +138,8 @@ const keycloak =
                       passwordSecret: postgres.secrets[roleSecret(cfg.identity.role)],
                   },
                   replicas: cfg.identity.replicas,
-                  hostname: cfg.identity.hostname,
+                  // Behind the edge, people reach Keycloak at id.<domain>.
+                  hostname: cfg.identity.hostname ?? (cfg.edge.enabled ? edgeKeycloakUrl(cfg.edge) : undefined),
                   constraints: identityConstraints(cfg.identity),
                   memory: cfg.identity.memory,
                   endpointMode: cfg.endpointMode,
@@ -201,6 +206,71 @@ const etl =
           )
         : undefined;
 
+// The platform realm as code, through the SSH transport to Keycloak's task (its port stays inside
+// the swarm), and the edge in front of every UI, signing people in with the realm's `edge` client.
+const edgeOn = cfg.edge.enabled && keycloak !== undefined;
+const authUrl = hostUrl(AUTH_HOST, cfg.edge.domain, cfg.edge.port);
+const realm = keycloak
+    ? new PlatformRealm(
+          "platform-realm",
+          {
+              admin: pulumi.all([keycloak.adminClientSecret, privateKey]).apply(([clientSecret, key]) => ({
+                  url: keycloak.internalUrl,
+                  clientId: keycloak.adminClientId,
+                  clientSecret,
+                  tunnel: { connection: cluster.managerConnection, privateKey: key, nodeConnections: cluster.nodeConnections },
+              })),
+              realm: DEFAULT_REALM,
+              roles: DEFAULT_ROLES,
+              groups: defaultGroups(DEFAULT_ROLES),
+              clients: edgeOn
+                  ? [{ clientId: "edge", name: "The platform's edge (oauth2-proxy)", rootUrl: authUrl, redirectUris: [`${authUrl}/oauth2/callback`], postLogoutRedirectUris: [`${authUrl}/*`], allowedRoles: DEFAULT_ROLES.map((r) => r.name), pkce: true }]
+                  : [],
+              users: cfg.identity.users.map((u) => ({ ...u, initialPassword: pulumi.secret(u.initialPassword) })),
+          },
+          { dependsOn: [keycloak] },
+      )
+    : undefined;
+const uiRoles = edgeUiRoles(cfg.edge, { identity: keycloak !== undefined, spark: spark !== undefined });
+const sparkUi = spark && sparkNames("spark");
+const edge =
+    edgeOn && keycloak && realm
+        ? new Edge(
+              "edge",
+              {
+                  connection: cluster.managerConnection,
+                  privateKey,
+                  images: { proxy: cfg.images[EDGE_IMAGES.proxy], auth: cfg.images[EDGE_IMAGES.auth] },
+                  domain: cfg.edge.domain,
+                  port: cfg.edge.port,
+                  publishMode: cfg.publishMode,
+                  replicas: cfg.edge.replicas,
+                  tls: cfg.edge.tls && { certificate: cfg.edge.tls.certificate, privateKey: pulumi.secret(cfg.edge.tls.privateKey) },
+                  uis: [
+                      { name: "id", host: new URL(edgeKeycloakUrl(cfg.edge, cfg.identity.hostname)).hostname, upstream: keycloak.internalUrl, networkId: keycloak.network.networkId, roles: uiRoles.id, publicPaths: ["/realms/", "/resources/"] },
+                      ...(spark && sparkUi
+                          ? [
+                                { name: "spark", upstream: `http://${sparkUi.master}:${UI_PORTS.master}`, networkId: spark.network.networkId, roles: uiRoles.spark },
+                                ...(spark.history ? [{ name: "spark-history", upstream: `http://${sparkUi.history}:${UI_PORTS.history}`, networkId: spark.network.networkId, roles: uiRoles["spark-history"] }] : []),
+                            ]
+                          : []),
+                  ],
+                  oidc: {
+                      networkId: keycloak.network.networkId,
+                      issuerUrl: `${edgeKeycloakUrl(cfg.edge, cfg.identity.hostname)}/realms/${DEFAULT_REALM}`,
+                      internalRealmUrl: `${keycloak.internalUrl}/realms/${DEFAULT_REALM}`,
+                      clientId: "edge",
+                      clientSecret: realm.clientSecrets.edge,
+                  },
+                  cookieExpire: cfg.edge.cookieExpire,
+                  cookieRefresh: cfg.edge.cookieRefresh,
+                  endpointMode: cfg.endpointMode,
+                  encrypted: cfg.encryptOverlays,
+              },
+              { dependsOn: [...cluster.members, realm] },
+          )
+        : undefined;
+
 export const profile = cfg.profile;
 export const swarmId = cluster.swarmId;
 export const nodes = cluster.nodes;
@@ -240,3 +310,7 @@ export const keycloakUrl = keycloak?.internalUrl;
 /** The master realm's bootstrap service account (client credentials) for realm-as-code: `pulumi stack output --show-secrets keycloakAdminClientSecret`. */
 export const keycloakAdminClientId = keycloak?.adminClientId;
 export const keycloakAdminClientSecret = keycloak?.adminClientSecret;
+/** The one entrance: each UI's URL (behind a Keycloak login), and the certificate the edge shows (trust it: `pulumi stack output edgeCertificate > edge.pem`). */
+export const edgeUrls = edge?.urls;
+export const edgeSignOutUrl = edge?.signOutUrl;
+export const edgeCertificate = edge?.certificate;

@@ -6,3 +6,5 @@ export * from "./stacks/scheduler/scheduler";
 export * from "./stacks/spark/sparkCluster";
 export * from "./stacks/etl/flightsEtl";
 export * from "./stacks/identity/keycloak";
+export * from "./stacks/identity/realm";
+export * from "./stacks/edge/edge";

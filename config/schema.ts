@@ -7,6 +7,8 @@ import { postgresConfigSchema, postgresStackProblems } from "../components/stack
 import { sparkConfigSchema, sparkStackProblems } from "../components/stacks/spark/config";
 import { etlConfigSchema, etlStackProblems } from "../components/stacks/etl/config";
 import { identityConfigSchema, identityStackProblems, resolveIdentity, ResolvedIdentityConfig } from "../components/stacks/identity/config";
+import { edgeConfigSchema, edgeStackProblems, resolveEdge, ResolvedEdgeConfig } from "../components/stacks/edge/config";
+import { DEFAULT_ROLES } from "../components/stacks/identity/realm";
 
 export const PROJECT = "swarm-etl";
 
@@ -267,6 +269,8 @@ const stackConfigShape = {
         etl: etlConfigSchema.default(etlConfigSchema.parse({})),
         /** Keycloak, the identity service (components/stacks/identity/config.ts). */
         identity: identityConfigSchema.default(identityConfigSchema.parse({})),
+        /** The one entrance to every UI, behind a Keycloak login (components/stacks/edge/config.ts). */
+        edge: edgeConfigSchema.default(edgeConfigSchema.parse({})),
         /** Lock the managers' Raft keys at rest: a restarted manager needs the unlock key. @default - prod: true, else false */
         autolock: z.boolean().optional(),
         /** Increase to rotate both join tokens (nodes already in the swarm stay). @default - 0 */
@@ -387,6 +391,11 @@ export function stackConfigSchema(options: ParseOptions = {}) {
         for (const [path, message] of anyIssue ? [] : identityStackProblems(resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile), cfg.postgres, nodes, cfg.images, cfg.profile)) {
             issue(path[0] === "images" ? path : ["identity", ...path], message);
         }
+        const identity = resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile);
+        const edgeCtx = { identityEnabled: identity.enabled, sparkEnabled: cfg.spark.enabled, roles: DEFAULT_ROLES.map((r) => r.name), images: cfg.images, profile: cfg.profile };
+        for (const [path, message] of anyIssue ? [] : edgeStackProblems(resolveEdge(cfg.edge, identity.enabled, cfg.profile), edgeCtx)) {
+            issue(path[0] === "images" ? path : ["edge", ...path], message);
+        }
     });
 }
 
@@ -404,6 +413,7 @@ export interface StackConfig extends ParsedStackConfig {
     workers: (ParsedStackConfig["workers"][number] & { availability: "active" | "pause" | "drain" })[];
     demo: ParsedStackConfig["demo"] & { image: string };
     identity: ResolvedIdentityConfig;
+    edge: ResolvedEdgeConfig;
 }
 
 /** Thrown when the configuration is invalid; its message lists every problem, one per line. */
@@ -415,7 +425,7 @@ export class ConfigError extends Error {
 }
 
 /** Placeholder shown instead of a secret config value in error messages. */
-const SECRET_KEYS = new Set(["sshPrivateKey"]);
+const SECRET_KEYS = new Set(["sshPrivateKey", "privateKey", "initialPassword"]);
 
 /**
  * Validate the project's configuration namespace.
@@ -438,6 +448,7 @@ export function parseStackConfig(raw: Record<string, unknown>, options: ParseOpt
         workers: cfg.workers.map((w) => ({ ...w, availability: w.availability ?? "active" })),
         demo: { ...cfg.demo, image: cfg.demo.image ?? `${cfg.registry}/lab/busybox:1.35` },
         identity: resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile),
+        edge: resolveEdge(cfg.edge, resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile).enabled, cfg.profile),
     };
 }
 

@@ -17,7 +17,8 @@
 #    $SWARM_ETL_CACHE/image/ and imported once as swarm-etl/debian:bookworm; a definition that
 #    declares `ARG BASE_TRIXIE` gets swarm-etl/debian:trixie too (Debian 13: Java 21), made the
 #    same way when a definition first needs it;
-#    Artifacts a definition's fetch.txt pins (URL, sha256) are fetched here and staged in its context;
+#    Artifacts a definition's fetch.txt pins (URL, sha256) are fetched here and staged in its context,
+#    and the Go programs its go.txt names (MODULE@VERSION) are built here from the Go module proxy;
 # 2. build: a private dockerd (its data in $SWARM_ETL_CACHE/images/dockerd, so its layer cache
 #    survives; no iptables, no bridge: it never touches the lab's namespaces), `docker build
 #    --network host` of a context staged from the definition (plus the repository files its
@@ -177,6 +178,31 @@ stage() {
             mkdir -p "$(dirname "$ctx/$dest")"
             ln "$file" "$ctx/$dest" 2>/dev/null || cp "$file" "$ctx/$dest"
         done < "$dir/fetch.txt"
+    fi
+    if [ -f "$dir/go.txt" ]; then
+        # Go programs from the Go module proxy: `MODULE@VERSION DESTINATION` lines; built here with
+        # this machine's Go (static, -trimpath), once per module, version and Go release, kept in
+        # $CACHE/go.
+        local mod dest bin gover
+        command -v go >/dev/null 2>&1 || die "$name: go.txt needs Go; fix: install Go 1.26 (README: this machine)"
+        gover="$(go env GOVERSION)"
+        while read -r mod dest; do
+            [ -n "$mod" ] && [ "${mod#\#}" = "$mod" ] || continue
+            [[ $mod == *@v* ]] && [ -n "$dest" ] || die "$name: go.txt line \`$mod $dest\` is not MODULE@VERSION DESTINATION"
+            bin="$CACHE/go/$(printf '%s %s' "$mod" "$gover" | sha256sum | cut -c1-16)"
+            if [ ! -f "$bin/.done" ]; then
+                say "$name: go install $mod ($gover)" >&2
+                rm -rf "$bin"; mkdir -p "$bin/bin"
+                (cd "$bin" && CGO_ENABLED=0 GOBIN="$bin/bin" GOFLAGS=-trimpath go install -ldflags="-s -w" "$mod") >"$CACHE/$name.go.log" 2>&1 \
+                    || { tail -n 20 "$CACHE/$name.go.log" >&2; die "$name: go install $mod failed; the whole log is $CACHE/$name.go.log"; }
+                touch "$bin/.done"
+            fi
+            local built
+            built="$(find "$bin/bin" -maxdepth 1 -type f -perm -u+x | head -n1)"
+            [ -n "$built" ] || die "$name: go install $mod made no program in $bin/bin"
+            mkdir -p "$(dirname "$ctx/$dest")"
+            cp "$built" "$ctx/$dest"
+        done < "$dir/go.txt"
     fi
     echo "$ctx"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: bring the lab up, run `pulumi up --stack lab` with the real engine (the swarm, the
-# data tier, Spark, and the ETL job run on it into the warehouse), print the stack's outputs, what
-# the ETL loaded and where to look next. Does its own setup on a fresh machine.
+# data tier, Spark, the ETL job run on it into the warehouse, Keycloak with the platform realm, the
+# edge), print the stack's outputs, what the ETL loaded and the UIs' URLs. Does its own setup on a fresh machine.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -12,6 +12,16 @@ bash lab/lab.sh up
 bash images/build.sh --lab
 . scripts/lab-env.sh
 pulumi stack select --create lab
+# A person for the demo: a platform admin whose first password is made once and kept in the lab's
+# directory (the realm creates the user with it; the first login asks for a new one).
+pw_file="$SWARM_ETL_LAB_DIR/demo-admin-password"
+[ -s "$pw_file" ] || (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(12))' > "$pw_file")
+pulumi config set --stack lab --path 'identity.users[0].username' admin
+pulumi config set --stack lab --path 'identity.users[0].email' admin@lab.swarm-etl.test
+pulumi config set --stack lab --path 'identity.users[0].firstName' Demo
+pulumi config set --stack lab --path 'identity.users[0].lastName' Admin
+pulumi config set --stack lab --path 'identity.users[0].groups[0]' platform-admin
+pulumi config set --stack lab --secret --path 'identity.users[0].initialPassword' "$(cat "$pw_file")"
 pulumi up --stack lab --yes --skip-preview --refresh
 echo
 echo "== stack outputs (secrets hidden; \`pulumi stack output --show-secrets\` reveals them)"
@@ -42,21 +52,18 @@ SELECT 'fact_flight' AS \"table\", count(*) AS \"rows\" FROM flights.fact_flight
 UNION ALL SELECT 'dim_airport', count(*) FROM flights.dim_airport UNION ALL SELECT 'dim_airline', count(*) FROM flights.dim_airline
 UNION ALL SELECT 'dim_plane', count(*) FROM flights.dim_plane UNION ALL SELECT 'dim_weather', count(*) FROM flights.dim_weather
 UNION ALL SELECT 'dim_date', count(*) FROM flights.dim_date UNION ALL SELECT 'quarantine', count(*) FROM flights.quarantine;"
-master_node="$(ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 "docker service ps spark-master --filter desired-state=running --format '{{.Node}}'")"
-kc_node="$(ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" mgr1 "docker service ps keycloak --filter desired-state=running --format '{{.Node}}'")"
-# A UI's address on its node's docker_gwbridge (its task's endpoint there, keyed by container ID): ui_ip SERVICE [NODE].
-ui_ip() {
-    # shellcheck disable=SC2016 # expanded on the node
-    ssh -F "$SWARM_ETL_LAB_DIR/ssh/config" "${2:-$master_node}" 'id=$(docker ps -q --no-trunc -f label=com.docker.swarm.service.name='"$1"' | head -n1)
-        docker network inspect docker_gwbridge -f "{{range \$id, \$c := .Containers}}{{\$id}} {{\$c.IPv4Address}}{{println}}{{end}}" | awk -v id="$id" "\$1 == id {print \$2}" | cut -d/ -f1'
-}
+entrance="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["managers"][0]["publicAddress"])' "$SWARM_ETL_LAB_DIR/lab.json")"
+pulumi stack output edgeCertificate --stack lab > "$SWARM_ETL_LAB_DIR/edge.pem"
 cat <<EOF
 
-Where to look next (the UIs publish no port until the identity issue's edge; tunnel to them):
-  Spark master   ssh -F $SWARM_ETL_LAB_DIR/ssh/config -N -L 8080:$(ui_ip spark-master):8080 $master_node    then http://localhost:8080
-  history server ssh -F $SWARM_ETL_LAB_DIR/ssh/config -N -L 18080:$(ui_ip spark-history):18080 $master_node  then http://localhost:18080
-  Keycloak       ssh -F $SWARM_ETL_LAB_DIR/ssh/config -N -L 8180:$(ui_ip keycloak "$kc_node"):8080 $kc_node       then http://localhost:8180 (the Admin REST API: the service
-                 account swarm-etl-admin, its secret from pulumi stack output --stack lab --show-secrets keycloakAdminClientSecret; docs/identity.md)
+Where to look next: every UI is behind the edge (https on each manager's public address, port 8443),
+signed in through Keycloak as admin (first password in $pw_file; you choose a new one):
+$(pulumi stack output edgeUrls --stack lab --json | python3 -c 'import json,sys; [print(f"  {k:<14} {v}") for k, v in json.load(sys.stdin).items()]')
+  The names are not in any DNS: map them to $entrance, e.g.
+    chromium --host-resolver-rules="MAP *.lab.swarm-etl.test $entrance" --ignore-certificate-errors
+  or add "$entrance id.lab.swarm-etl.test auth.lab.swarm-etl.test spark.lab.swarm-etl.test spark-history.lab.swarm-etl.test" to /etc/hosts
+  and trust $SWARM_ETL_LAB_DIR/edge.pem (the edge's certificate, the edgeCertificate output).
+  The Admin REST API: the service account swarm-etl-admin, its secret from pulumi stack output --stack lab --show-secrets keycloakAdminClientSecret (docs/identity.md)
   the run's log  ssh -F $SWARM_ETL_LAB_DIR/ssh/config mgr1 docker service logs etl-flights
   run it again   pulumi config set --stack lab etl.runId "\$(date +%s)" && pulumi up --stack lab   (docs/spark.md)
 

@@ -12,9 +12,10 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
+# chromium: the headless browser the edge tests drive (playwright-core).
 # Debian packages. docker.io's maintainer scripts must not start a dockerd in the root
 # namespace (its FORWARD DROP policy would cut the lab's bridges), hence policy-rc.d.
-PKGS=(docker.io containerd runc openssh-server openssh-client iptables iproute2 psmisc procps util-linux curl ca-certificates python3 python3-venv)
+PKGS=(docker.io containerd runc openssh-server openssh-client iptables iproute2 psmisc procps util-linux curl ca-certificates python3 python3-venv chromium)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

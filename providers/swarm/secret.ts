@@ -19,6 +19,8 @@ export class Secret extends pulumi.dynamic.Resource {
     /** sha256 of the data, hex (a secret output). */
     declare public readonly dataHash: pulumi.Output<string>;
     declare public readonly labels: pulumi.Output<Record<string, string> | undefined>;
+    /** A generated TLS identity's certificate (PEM, public: what its clients trust); unset otherwise. */
+    declare public readonly certificate: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: SecretArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
@@ -28,6 +30,7 @@ export class Secret extends pulumi.dynamic.Resource {
             secretId: undefined,
             secretName: undefined,
             dataHash: undefined,
+            certificate: undefined,
         };
         super(provider, name, props, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["privateKey", "dataHash"] }), "swarm", "Secret");
     }

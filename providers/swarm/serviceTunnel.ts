@@ -8,7 +8,9 @@
 // globalThis, its listener unref'd, like the SSH pool), for clients that cache the URL they were
 // given. It looks the task up again for a new TCP connection when its last lookup is older than
 // 10 s or failed, so a task Swarm moved or restarted is found again.
-import * as net from "net";
+// `import = require`, not `import * as`: the closure serializer then sees the module itself (and emits
+// require("net")) instead of an esModuleInterop copy of it, which it would try to serialize by value.
+import net = require("net");
 import { withSession } from "../ssh/connection";
 import { ConnectionInputs, HostConnection, toTarget } from "./common";
 

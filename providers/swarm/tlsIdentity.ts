@@ -15,7 +15,7 @@ export interface TlsIdentitySpec {
     days?: number;
 }
 
-const DNS_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const DNS_RE = /^(?:\*\.)?[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 /** Problems of a spec, each with the value and the fix. */
 export function tlsSpecProblems(spec: unknown): string[] {
@@ -25,7 +25,7 @@ export function tlsSpecProblems(spec: unknown): string[] {
         out.push(`generate.tls.commonName must be a name of letters, digits and - _ . (at most 64), got ${JSON.stringify(s?.commonName)}`);
     }
     if (!s || !Array.isArray(s.dnsNames) || s.dnsNames.length === 0) out.push(`generate.tls.dnsNames must list the host names the certificate serves, got ${JSON.stringify(s?.dnsNames)}`);
-    else for (const d of s.dnsNames) if (typeof d !== "string" || !DNS_RE.test(d)) out.push(`generate.tls.dnsNames: ${JSON.stringify(d)} is not a DNS name; fix: use the service name clients connect to`);
+    else for (const d of s.dnsNames) if (typeof d !== "string" || !DNS_RE.test(d)) out.push(`generate.tls.dnsNames: ${JSON.stringify(d)} is not a DNS name; fix: use the service name clients connect to (or *.<domain> for every host of a domain)`);
     if (s?.days !== undefined && (!Number.isInteger(s.days) || s.days < 1 || s.days > 36500)) out.push(`generate.tls.days must be a whole number of days from 1 to 36500, got ${JSON.stringify(s.days)}`);
     return out;
 }

@@ -168,11 +168,22 @@ export function outputsFromLive(kind: VersionedKind, props: VersionedOutputs, li
     };
 }
 
-/** The outputs of create/update: everything but `data` (`value` is the data, given or generated). */
+/** The public half of a generated TLS identity: its certificate (PEM), which clients trust. */
+export function certificateOf(pem: string): string {
+    const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(pem);
+    if (!m) throw new Error("the generated TLS identity holds no certificate");
+    return m[0].endsWith("\n") ? m[0] : `${m[0]}\n`;
+}
+
+/**
+ * The outputs of create/update: everything but `data` (`value` is the data, given or generated);
+ * a generated TLS identity adds its certificate (public: what a client trusts), never its key.
+ */
 export function outputsOf(kind: VersionedKind, inputs: VersionedInputs, id: string, value: string = inputs.data!): VersionedOutputs {
     const { data: _data, ...rest } = inputs;
     const hash = dataHash(value);
-    return plain({ ...rest, dataHash: hash, [idKey(kind)]: id, [nameKey(kind)]: versionedName(inputs.name, hash, inputs.version) });
+    const certificate = inputs.generate && "tls" in inputs.generate ? { certificate: certificateOf(value) } : {};
+    return plain({ ...rest, ...certificate, dataHash: hash, [idKey(kind)]: id, [nameKey(kind)]: versionedName(inputs.name, hash, inputs.version) });
 }
 
 interface ServiceView {
@@ -280,7 +291,7 @@ export function versionedProvider(kind: VersionedKind): pulumi.dynamic.ResourceP
             }
             // Labels only: the data (and so its hash and the name) stays what it was.
             const { data: _data, ...rest } = news;
-            return { outs: plain({ ...rest, dataHash: olds.dataHash, [idKey(kind)]: id, [nameKey(kind)]: olds[nameKey(kind)] }) };
+            return { outs: plain({ ...rest, ...(olds.certificate ? { certificate: olds.certificate } : {}), dataHash: olds.dataHash, [idKey(kind)]: id, [nameKey(kind)]: olds[nameKey(kind)] }) };
         },
 
         async delete(id, props) {

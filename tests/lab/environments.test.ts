@@ -28,14 +28,18 @@ const spark = (n: { nodes: number }) => 1 + 1 + 2 + 3 + n.nodes;
 const etl = 1 + 3 + 2;
 /** Keycloak: its component, the admin client secret (GeneratedPassword) and its Swarm secret, its network and service. */
 const identity = 1 + 1 + 1 + 1 + 1;
+// The realm as code (its component, the realm, 4 roles, a group per role, the edge's client) and the
+// edge (its component, network, 3 secrets, nginx's config, nginx and oauth2-proxy).
+const realm = 1 + 1 + 4 + 4 + 1;
+const edge = 1 + 1 + 3 + 1 + 2;
 
 describe("the committed stacks dev and prod, previewed by the real engine", () => {
     test.each([
         // stack, resources to create: the stack, components, a check + membership + node spec per host, the init, the demo's network and service,
         // and the data tier: its component, network, 8 secrets, 3 configs, a service + volume per etcd member and per PostgreSQL member,
-        // the router, the reconcile job and an image check per node; then the backups, Spark, the ETL and Keycloak
-        ["dev", 1 + 2 + 3 * 3 + 1 + 2 + dataTier({ hosts: 3, dcs: 3, members: 2 }) + backups({ volume: true }) + spark({ nodes: 3 }) + etl + identity],
-        ["prod", 1 + 1 + 7 * 3 + 1 + dataTier({ hosts: 7, dcs: 3, members: 3 }) + backups({ volume: false }) + spark({ nodes: 2 }) + etl + identity],
+        // the router, the reconcile job and an image check per node; then the backups, Spark, the ETL, Keycloak, the realm and the edge
+        ["dev", 1 + 2 + 3 * 3 + 1 + 2 + dataTier({ hosts: 3, dcs: 3, members: 2 }) + backups({ volume: true }) + spark({ nodes: 3 }) + etl + identity + realm + edge],
+        ["prod", 1 + 1 + 7 * 3 + 1 + dataTier({ hosts: 7, dcs: 3, members: 3 }) + backups({ volume: false }) + spark({ nodes: 2 }) + etl + identity + realm + edge],
     ])("pulumi preview --stack %s plans %d resources, its secure SSH key decrypts to a private key", async (name, creates) => {
         const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: REPO }, { envVars });
         const key = await stack.getConfig("swarm-etl:sshPrivateKey");

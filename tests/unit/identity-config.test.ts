@@ -18,7 +18,7 @@ function labelled(name: string, labels: Record<string, string>, overrides: Recor
 describe("the identity slice of the stack config", () => {
     test("defaults: on with postgres, one replica (lab, dev), 1536M on any node, the keycloak database and role, no hostname", () => {
         for (const profile of ["lab", "dev"]) {
-            expect(parseStackConfig(labConfig({ profile })).identity).toEqual({ enabled: true, replicas: 1, memory: "1536M", node: {}, database: "keycloak", role: "keycloak" });
+            expect(parseStackConfig(labConfig({ profile })).identity).toEqual({ enabled: true, replicas: 1, memory: "1536M", node: {}, database: "keycloak", role: "keycloak", users: [] });
         }
         expect(identityConstraints(parseStackConfig(labConfig()).identity)).toBeUndefined();
     });

@@ -64,6 +64,8 @@ export const LAB_IMAGES = {
     spark: `198.18.20.2:5000/swarm-etl/spark@${digest("e")}`,
     "etl-pushgateway": `198.18.20.2:5000/swarm-etl/etl-pushgateway@${digest("f")}`,
     "identity-keycloak": `198.18.20.2:5000/swarm-etl/identity-keycloak@${digest("9")}`,
+    "edge-proxy": `198.18.20.2:5000/swarm-etl/edge-proxy@${digest("8")}`,
+    "edge-auth": `198.18.20.2:5000/swarm-etl/edge-auth@${digest("7")}`,
 };
 
 /** A complete, valid lab configuration (the shape `lab/lab.sh up` writes). */

@@ -207,6 +207,8 @@ describe("the postgres slice of the stack config", () => {
             `swarm-etl:images.spark: is not set, and spark is enabled; ${fix}`,
             `swarm-etl:images.etl-pushgateway: is not set, and etl is enabled; ${fix}`,
             `swarm-etl:images.identity-keycloak: is not set, and identity is enabled; ${fix}`,
+            `swarm-etl:images.edge-proxy: is not set, and the edge is enabled; ${fix}`,
+            `swarm-etl:images.edge-auth: is not set, and the edge is enabled; ${fix}`,
         ]);
     });
 

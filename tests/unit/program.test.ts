@@ -26,7 +26,7 @@ describe("index.ts with the lab profile", () => {
         for (let i = 0; i < 200 && !(["demo-web", "swarm-wkr2-spec", "pg-reconcile", "pg-backup-diff", "keycloak"].every((n) => registered.some((r) => r.name === n))); i++) await new Promise((r) => setTimeout(r, 10));
     });
 
-    test("declares the cluster, the data tier, Spark, the ETL, Keycloak and the demo stack, nothing else", () => {
+    test("declares the cluster, the data tier, Spark, the ETL, Keycloak, the realm, the edge and the demo stack, nothing else", () => {
         const byType = registered.map((r) => `${r.type} ${r.name}`).sort();
         const hosts = ["mgr1", "mgr2", "mgr3", "wkr1", "wkr2"];
         expect(byType).toEqual(
@@ -78,6 +78,18 @@ describe("index.ts with the lab profile", () => {
                 "pulumi-nodejs:dynamic/swarm:Secret keycloak-admin",
                 "pulumi-nodejs:dynamic/swarm:Network keycloak-net",
                 "pulumi-nodejs:dynamic/swarm:Service keycloak",
+                // The realm as code: its roles, one group per role, the edge's client.
+                "swarm:stacks:PlatformRealm platform-realm",
+                "pulumi-nodejs:dynamic/keycloak:Realm platform-realm-realm",
+                ...["platform-admin", "data-engineer", "analyst", "viewer"].flatMap((r) => [`pulumi-nodejs:dynamic/keycloak:RealmRole platform-realm-role-${r}`, `pulumi-nodejs:dynamic/keycloak:Group platform-realm-group-${r}`]),
+                "pulumi-nodejs:dynamic/keycloak:Client platform-realm-client-edge",
+                // The edge: nginx and oauth2-proxy, their network, the TLS identity, the OIDC client's and the cookie's secrets, nginx's config.
+                "swarm:stacks:Edge edge",
+                "pulumi-nodejs:dynamic/swarm:Network edge-net",
+                ...["tls", "client-secret", "cookie-secret"].map((s) => `pulumi-nodejs:dynamic/swarm:Secret edge-${s}`),
+                "pulumi-nodejs:dynamic/swarm:Config edge-nginx",
+                "pulumi-nodejs:dynamic/swarm:Service edge",
+                "pulumi-nodejs:dynamic/swarm:Service edge-auth",
             ].sort(),
         );
     });
@@ -93,7 +105,7 @@ describe("index.ts with the lab profile", () => {
         });
         expect(member.constraints).toContain("node.labels.swarm-etl.postgres==true");
         expect((registered.find((r) => r.name === "pg-wkr1-data")!.inputs.connection as { name: string }).name).toBe("wkr1");
-        for (const s of registered.filter((r) => r.type.endsWith(":Secret") && r.name !== "keycloak-admin")) {
+        for (const s of registered.filter((r) => r.type.endsWith(":Secret") && r.name.startsWith("pg-"))) {
             // Passwords, and the backup repository's TLS identity (for every host that speaks to it).
             expect(s.inputs.generate).toEqual(s.name === "pg-backup-tls" ? { tls: { commonName: "pgbackrest", dnsNames: ["pg-backup", "pg-wkr1", "pg-wkr2"] } } : { bytes: 32 });
             expect(s.inputs.data).toBeUndefined();
@@ -129,7 +141,7 @@ describe("index.ts with the lab profile", () => {
             replicas: 1,
             endpointMode: "dnsrr",
             networks: ["net-keycloak-net", "net-pg-net"],
-            env: { KC_DB_URL: "jdbc:postgresql://pg-router:5432/keycloak", KC_DB_USERNAME: "keycloak", KC_DB_PASSWORD_FILE: "/run/secrets/keycloak-db", KC_HOSTNAME_STRICT: "false", KC_CACHE: "local" },
+            env: { KC_DB_URL: "jdbc:postgresql://pg-router:5432/keycloak", KC_DB_USERNAME: "keycloak", KC_DB_PASSWORD_FILE: "/run/secrets/keycloak-db", KC_HOSTNAME: "https://id.lab.swarm-etl.test:8443", KC_HOSTNAME_BACKCHANNEL_DYNAMIC: "true", KC_CACHE: "local" },
             resources: { limits: { cpus: 1, memory: "1536M" } },
         });
         expect(svc.constraints).toBeUndefined();

@@ -5,6 +5,7 @@ import { createPrivateKey, randomBytes, X509Certificate } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import {
+    certificateOf,
     checkVersioned,
     dataHash,
     generatedValue,
@@ -178,12 +179,25 @@ describe("generated TLS identities", () => {
             "generate.tls.days must be a whole number of days from 1 to 36500, got 0",
         ]);
         expect(checkVersioned("secret", {}, { ...gen, generate: { tls: { commonName: "x", dnsNames: ["pg_wkr1"] } } }).map((f) => f.reason)).toEqual([
-            'generate.tls.dnsNames: "pg_wkr1" is not a DNS name; fix: use the service name clients connect to',
+            'generate.tls.dnsNames: "pg_wkr1" is not a DNS name; fix: use the service name clients connect to (or *.<domain> for every host of a domain)',
         ]);
+        // A wildcard for every host of a domain (the edge's UIs), but only as the first label.
+        expect(checkVersioned("secret", {}, { ...gen, generate: { tls: { commonName: "edge", dnsNames: ["*.lab.example.test"] } } })).toEqual([]);
+        expect(checkVersioned("secret", {}, { ...gen, generate: { tls: { commonName: "edge", dnsNames: ["a.*.example.test"] } } })).toHaveLength(1);
+    });
+
+    test("the outputs carry the generated certificate (what clients trust) and never its key", () => {
+        const pem = generatedValue({ tls: spec });
+        const outs = outputsOf("secret", gen, "sid4", pem);
+        expect(outs.certificate).toBe(certificateOf(pem));
+        expect(new X509Certificate(String(outs.certificate)).checkPrivateKey(createPrivateKey(pem))).toBe(true);
+        expect(JSON.stringify(outs)).not.toMatch(/PRIVATE KEY/);
+        // A given value has none.
+        expect(outputsOf("secret", inputs, "sid5").certificate).toBeUndefined();
     });
 
     test("a new name list replaces the identity; the same spec keeps it", () => {
-        const outs = outputsOf("secret", gen, "sid3", "PEM");
+        const outs = outputsOf("secret", gen, "sid3", generatedValue({ tls: spec }));
         expect(diffVersioned("secret", outs, gen).changes).toBe(false);
         expect(diffVersioned("secret", outs, { ...gen, generate: { tls: { ...spec, dnsNames: [...spec.dnsNames, "pgr-wkr1"] } } }).replaces).toEqual(["generate"]);
     });

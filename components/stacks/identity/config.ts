@@ -8,6 +8,7 @@ import { names as pgNames } from "../postgres/render";
 import { CLUSTER_NAME } from "../postgres/config";
 import { parseLabel } from "../spark/config";
 import { KEYCLOAK_IMAGE, keycloakArgsProblems } from "./keycloak";
+import { DEFAULT_ROLES } from "./realm";
 
 export const DEFAULT_IDENTITY = { database: "keycloak", role: "keycloak", memory: "1536M" } as const;
 /** The label the docs suggest for Keycloak's nodes (none is needed: unset, any active node runs it). */
@@ -35,6 +36,20 @@ export const identityConfigSchema = z.strictObject({
     /** Keycloak's database and the login role it connects as (the database's owner: Keycloak creates and migrates its tables). */
     database: z.string().default(DEFAULT_IDENTITY.database),
     role: z.string().default(DEFAULT_IDENTITY.role),
+    /** The people of the platform realm: each in groups (one per role: platform-admin, data-engineer, analyst, viewer), with a first password they must change. @default - none */
+    users: z
+        .array(
+            z.strictObject({
+                username: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: "is not a username; fix: lower-case letters, digits and . _ -" }),
+                email: z.string().email({ message: "is not an email address" }).optional(),
+                firstName: z.string().optional(),
+                lastName: z.string().optional(),
+                groups: z.array(z.string()).min(1, { message: "is empty, so the user could use no UI; fix: e.g. [viewer]" }),
+                /** A config secret (`pulumi config set --secret --path 'identity.users[0].initialPassword'`); used when the user is created. */
+                initialPassword: z.string().min(12, { message: "is shorter than the realm's password policy allows (12); fix: a longer one" }),
+            }),
+        )
+        .default([]),
 });
 
 export type IdentityConfig = z.output<typeof identityConfigSchema>;
@@ -101,6 +116,13 @@ export function identityStackProblems(identity: ResolvedIdentityConfig, pg: Post
             out.push([["role"], `${identity.role} neither owns ${db.name} (its owner is ${db.owner}) nor has a write grant on its schema public, where Keycloak creates its tables; fix: set identity.role to ${db.owner}, or make ${identity.role} the owner in postgres.databases`]);
         }
     }
+    const groups = DEFAULT_ROLES.map((r) => r.name);
+    identity.users.forEach((u, i) => {
+        u.groups.forEach((g, j) => {
+            if (!groups.includes(g)) out.push([["users", i, "groups", j], `${JSON.stringify(g)} is not a group of the realm (${groups.join(", ")}); fix: use one of those`]);
+        });
+        if (identity.users.findIndex((x) => x.username === u.username) !== i) out.push([["users", i, "username"], `${u.username} is declared more than once; fix: keep one`]);
+    });
     const ref = images[KEYCLOAK_IMAGE];
     if (!ref) out.push([["images", KEYCLOAK_IMAGE], `is not set, and identity is enabled; fix: run \`images/build.sh --registry <registry> --via <manager> --stack <stack>\` (the lab: \`images/build.sh --lab\`), which records it`]);
     else if (profile !== "lab" && !/@sha256:[0-9a-f]{64}$/.test(ref)) out.push([["images", KEYCLOAK_IMAGE], `${JSON.stringify(ref)} is not pinned by digest; fix: use the reference images/build.sh recorded (<registry>/<repo>@sha256:…)`]);

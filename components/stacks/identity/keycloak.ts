@@ -90,7 +90,9 @@ export function keycloakEnv(a: Pick<KeycloakArgs, "database" | "replicas" | "hos
         KC_HTTP_ENABLED: "true",
         KC_HTTP_PORT: String(KEYCLOAK_HTTP_PORT),
         KC_PROXY_HEADERS: "xforwarded",
-        ...(a.hostname ? { KC_HOSTNAME: a.hostname } : { KC_HOSTNAME_STRICT: "false" }),
+        // Behind the edge: the public URL for people, the internal one still answered for the
+        // edge's token exchange and the realm-as-code resources (backchannel).
+        ...(a.hostname ? { KC_HOSTNAME: a.hostname, KC_HOSTNAME_BACKCHANNEL_DYNAMIC: "true" } : { KC_HOSTNAME_STRICT: "false" }),
         KC_CACHE: clustered ? "ispn" : "local",
         ...(clustered ? { KC_CACHE_STACK: "jdbc-ping" } : {}),
         KC_LOG_CONSOLE_OUTPUT: "default",
