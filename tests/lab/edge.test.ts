@@ -1,46 +1,34 @@
-// The identity tier and the edge on the lab, through the real engine: PostgreSQL (one member),
-// Keycloak on it, the platform realm as code (through the SSH transport to Keycloak's task), Spark
+// The identity tier and the edge on the lab, through the real engine: PostgreSQL (two members,
+// synchronous), Keycloak on it (two replicas, as in prod), the platform realm as code (through the SSH transport to Keycloak's task), Spark
 // (master and history server: two real UIs) and the edge (nginx + oauth2-proxy on the managers'
 // published port 8443, on the managers' public addresses, which this machine reaches as an
 // operator does). Then a real browser (Debian's chromium, driven by playwright-core) signs
 // each role's user in and opens every UI: the role × UI matrix; sign-out; the brute-force
-// lockout and its metric; TLS against the certificate the stack exported; no secret in the
+// lockout and its metric; TLS against the certificate the stack exported; a Keycloak replica
+// killed under a signed-in session; a PostgreSQL failover under a login loop; no secret in the
 // state, the specs or the logs. Every Swarm object here is named idt-*.
 import * as fs from "fs";
 import * as https from "https";
 import * as net from "net";
 import * as path from "path";
 import { randomBytes } from "crypto";
-import * as pulumi from "@pulumi/pulumi";
 import { Stack } from "@pulumi/pulumi/automation";
 import { chromium, Browser } from "playwright-core";
-import { PostgresCluster } from "../../components/stacks/postgres/postgresCluster";
-import { DEFAULT_DATABASES, DEFAULT_ROLES as PG_ROLES, POSTGRES_IMAGES } from "../../components/stacks/postgres/config";
-import { roleSecret } from "../../components/stacks/postgres/render";
-import { Keycloak, KEYCLOAK_IMAGE, KEYCLOAK_MANAGEMENT_PORT } from "../../components/stacks/identity/keycloak";
-import { DEFAULT_ROLES, defaultGroups, PlatformRealm } from "../../components/stacks/identity/realm";
-import { SparkCluster, UI_PORTS, sparkNames } from "../../components/stacks/spark/sparkCluster";
-import { SPARK_IMAGE } from "../../components/stacks/spark/config";
-import { Edge, EDGE_IMAGES } from "../../components/stacks/edge/edge";
+import { KEYCLOAK_MANAGEMENT_PORT } from "../../components/stacks/identity/keycloak";
 import { AUTH_HOST, hostUrl } from "../../components/stacks/edge/render";
-import { LAB_DOMAIN } from "../../components/stacks/edge/config";
-import { ensureSwarm, inlineStack, log, managerConnection, nodeConnections, secretKey } from "./harness";
+import { ensureSwarm, inlineStack, log } from "./harness";
 import { labConfig, REPO } from "./labConfig";
-import { nodeShell, recordedImage, until } from "./nodeShell";
+import { nodeShell, until } from "./nodeShell";
+import { ALLOWED, browserSignIn, DOMAIN, edgeCookie, edgeRequest, identityProgram, makeUsers, passwordGrant, PORT, UIS, url } from "./identity/stack";
 
 const cfg = labConfig();
 const sh = nodeShell(cfg);
 const NAME = "idt";
 const KC = `${NAME}-keycloak`;
-const KC_NODE = "mgr2";
-const PORT = 8443;
-const DOMAIN = LAB_DOMAIN;
-const url = (host: string, p = "/") => `${hostUrl(host, DOMAIN, PORT)}${p}`;
-const UIS = { id: url("id", "/admin/"), spark: url("spark"), "spark-history": url("spark-history") } as const;
-/** Who may use each UI (the program's defaults, components/stacks/edge/config.ts). */
-const ALLOWED: Record<keyof typeof UIS, string[]> = { id: ["platform-admin"], spark: ["platform-admin", "data-engineer"], "spark-history": ["platform-admin", "data-engineer", "analyst"] };
-/** One user per role, in that role's group; first passwords made here, the ones they choose too. */
-const USERS = DEFAULT_ROLES.map((r) => ({ username: `u-${r.name}`, role: r.name, initial: randomBytes(12).toString("base64url"), chosen: randomBytes(12).toString("base64url") }));
+/** Keycloak's two replicas, one per node. */
+const KC_NODES = ["mgr2", "mgr3"];
+const MEMBERS = ["wkr1", "wkr2"];
+const USERS = makeUsers();
 const LOCKED = "u-locked";
 const LOCKED_PASSWORD = randomBytes(12).toString("base64url");
 const CHROMIUM = process.env.SWARM_ETL_CHROMIUM ?? "/usr/bin/chromium";
@@ -52,143 +40,15 @@ let stack: Stack;
 let browser: Browser;
 const figures: string[] = [];
 
-function program() {
-    return async () => {
-        const conn = { connection: managerConnection(), privateKey: secretKey() };
-        const nodes = nodeConnections();
-        const img = (n: string) => recordedImage(cfg, n);
-        const pg = new PostgresCluster(NAME, {
-            ...conn,
-            nodeConnections: nodes,
-            images: { postgres: img(POSTGRES_IMAGES.postgres), etcd: img(POSTGRES_IMAGES.etcd), router: img(POSTGRES_IMAGES.router) },
-            members: ["wkr1"],
-            dcs: ["mgr1"],
-            synchronous: false,
-            databases: DEFAULT_DATABASES,
-            roles: PG_ROLES,
-            routerReplicas: 1,
-            endpointMode: "dnsrr",
-            encrypted: false,
-        });
-        const kc = new Keycloak(
-            KC,
-            {
-                ...conn,
-                image: img(KEYCLOAK_IMAGE),
-                database: { networkId: pg.network.networkId, endpoint: pg.primaryEndpoint, database: "keycloak", user: "keycloak", passwordSecret: pg.secrets[roleSecret("keycloak")] },
-                hostname: url("id", ""),
-                constraints: [`node.hostname==${KC_NODE}`],
-                endpointMode: "dnsrr",
-                encrypted: false,
-            },
-            { dependsOn: [pg.reconcile] },
-        );
-        const authUrl = hostUrl(AUTH_HOST, DOMAIN, PORT);
-        const realm = new PlatformRealm(
-            `${NAME}-realm`,
-            {
-                admin: pulumi.all([kc.adminClientSecret, secretKey()]).apply(([clientSecret, key]) => ({
-                    url: kc.internalUrl,
-                    clientId: kc.adminClientId,
-                    clientSecret,
-                    tunnel: { connection: managerConnection(), privateKey: key, nodeConnections: nodes },
-                })),
-                roles: DEFAULT_ROLES,
-                groups: defaultGroups(DEFAULT_ROLES),
-                clients: [
-                    { clientId: "edge", rootUrl: authUrl, redirectUris: [`${authUrl}/oauth2/callback`], allowedRoles: DEFAULT_ROLES.map((r) => r.name), pkce: true },
-                    // The brute-force check signs in through the token endpoint (the password grant).
-                    { clientId: `${NAME}-cli`, redirectUris: ["http://localhost/"], directAccessGrants: true, pkce: false },
-                ],
-                users: [
-                    // A complete profile (Keycloak's user profile asks for email and names at the first login otherwise).
-                    ...USERS.map((u) => ({ username: u.username, email: `${u.username}@${DOMAIN}`, firstName: "Test", lastName: u.role, groups: [u.role], initialPassword: pulumi.secret(u.initial) })),
-                    { username: LOCKED, email: `${LOCKED}@${DOMAIN}`, firstName: "Test", lastName: "locked", groups: ["viewer"], initialPassword: pulumi.secret(LOCKED_PASSWORD) },
-                ],
-            },
-            { dependsOn: [kc] },
-        );
-        const spark = new SparkCluster(`${NAME}-spark`, {
-            ...conn,
-            nodeConnections: nodes,
-            image: img(SPARK_IMAGE),
-            masterNode: "mgr3",
-            workerNodes: ["wkr2"],
-            workerLabel: "swarm-etl.spark=worker",
-            workerMemory: "512m",
-            endpointMode: "dnsrr",
-            encrypted: false,
-        });
-        const s = sparkNames(`${NAME}-spark`);
-        const edge = new Edge(
-            `${NAME}-edge`,
-            {
-                ...conn,
-                images: { proxy: img(EDGE_IMAGES.proxy), auth: img(EDGE_IMAGES.auth) },
-                domain: DOMAIN,
-                port: PORT,
-                publishMode: "host",
-                uis: [
-                    { name: "id", upstream: kc.internalUrl, networkId: kc.network.networkId, roles: ALLOWED.id, publicPaths: ["/realms/", "/resources/"] },
-                    { name: "spark", upstream: `http://${s.master}:${UI_PORTS.master}`, networkId: spark.network.networkId, roles: ALLOWED.spark },
-                    { name: "spark-history", upstream: `http://${s.history}:${UI_PORTS.history}`, networkId: spark.network.networkId, roles: ALLOWED["spark-history"] },
-                ],
-                oidc: { networkId: kc.network.networkId, issuerUrl: `${url("id", "")}/realms/platform`, internalRealmUrl: `${kc.internalUrl}/realms/platform`, clientId: "edge", clientSecret: realm.clientSecrets.edge },
-                // Short, so that a session ended in Keycloak stops working within the test.
-                cookieRefresh: "15s",
-                endpointMode: "dnsrr",
-                encrypted: false,
-            },
-            { dependsOn: [realm, spark] },
-        );
-        return { certificate: edge.certificate, adminSecret: kc.adminClientSecret, clientSecret: realm.clientSecrets.edge, cliSecret: realm.clientSecrets[`${NAME}-cli`] };
-    };
-}
-
-/** An HTTPS request to the edge on a manager's public address, as a person's client sends it, the certificate checked against `ca`. */
-function request(target: string, o: { ca?: string; cookie?: string; method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-    const u = new URL(target);
-    return new Promise((resolve, reject) => {
-        const req = https.request(
-            { host: ENTRANCE, port: PORT, servername: u.hostname, path: u.pathname + u.search, method: o.method ?? "GET", ca: o.ca, rejectUnauthorized: o.ca !== undefined, headers: { host: u.host, ...(o.cookie ? { cookie: o.cookie } : {}), ...o.headers }, timeout: 30_000 },
-            (res) => {
-                let body = "";
-                res.on("data", (d) => (body += d));
-                res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-            },
-        );
-        req.on("error", reject);
-        req.on("timeout", () => req.destroy(new Error(`${target}: no answer within 30 s`)));
-        req.end(o.body);
-    });
-}
+const request = (target: string, o: Parameters<typeof edgeRequest>[2] = {}) => edgeRequest(ENTRANCE, target, o);
 
 async function outputs(): Promise<Record<string, string>> {
     return Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, String(v.value)]));
 }
 
-/** Signs `user` in through the real login pages (the first time: choosing a new password), on `start`. */
-async function signIn(page: import("playwright-core").Page, user: (typeof USERS)[number], start: string): Promise<void> {
-    await page.goto(start);
-    await page.waitForSelector("#username", { timeout: 60_000 });
-    if (!page.url().startsWith(url("id", "/realms/platform/"))) throw new Error(`the login page is not Keycloak's platform realm: ${page.url()}`);
-    await page.fill("#username", user.username);
-    await page.fill("#password", user.initial);
-    await page.click("#kc-login");
-    // The first login asks for a password of the user's own.
-    await page.waitForSelector("#password-new", { timeout: 60_000 });
-    await page.fill("#password-new", user.chosen);
-    await page.fill("#password-confirm", user.chosen);
-    await page.click("[type=submit]");
-    await page.waitForURL((u) => !u.hostname.startsWith("id."), { timeout: 60_000 }).catch(async (err: Error) => {
-        const text = (await page.textContent("body").catch(() => ""))?.replace(/\s+/g, " ").slice(0, 600);
-        throw new Error(`${user.username}: the login did not return from Keycloak (${page.url()}): ${text}; ${err.message.split("\n")[0]}`);
-    });
-}
-
 beforeAll(async () => {
     await ensureSwarm();
-    stack = await inlineStack(NAME, program());
+    stack = await inlineStack(NAME, identityProgram({ name: NAME, users: USERS, extraViewers: [{ username: LOCKED, password: LOCKED_PASSWORD }], members: MEMBERS, keycloakReplicas: KC_NODES.length, cookieRefresh: "15s" }));
     // SWARM_ETL_KEEP_IDT=1 keeps the stack between runs (while working on this file).
     if (process.env.SWARM_ETL_KEEP_IDT !== "1") await stack.destroy({ onOutput: log("idt-destroy-before") });
 }, 600_000);
@@ -261,7 +121,7 @@ describe("identity and the edge on the lab", () => {
             const context = await browser.newContext({ ignoreHTTPSErrors: true });
             const login = await context.newPage();
             const t0 = Date.now();
-            await signIn(login, user, UIS.spark);
+            await browserSignIn(login, user, UIS.spark, true);
             await login.close();
             const loginSeconds = (Date.now() - t0) / 1000;
             const row: string[] = [];
@@ -295,7 +155,7 @@ describe("identity and the edge on the lab", () => {
         await page.fill("#password", user.chosen);
         await page.click("#kc-login");
         await page.waitForURL((u) => u.hostname.startsWith("spark."), { timeout: 60_000 });
-        const cookie = (await context.cookies()).filter((c) => c.name.startsWith("_swarm_etl_edge")).map((c) => `${c.name}=${c.value}`).join("; ");
+        const cookie = await edgeCookie(context);
         expect(cookie).not.toBe("");
         const { certificate } = await outputs();
         expect((await request(UIS.spark, { ca: certificate, cookie })).status).toBe(200);
@@ -313,15 +173,11 @@ describe("identity and the edge on the lab", () => {
 
     test("brute force: wrong passwords lock the user out, and the lockout shows in Keycloak's metrics", async () => {
         const { certificate, cliSecret } = await outputs();
-        const token = (password: string) =>
-            request(url("id", "/realms/platform/protocol/openid-connect/token"), {
-                ca: certificate,
-                method: "POST",
-                headers: { "content-type": "application/x-www-form-urlencoded" },
-                body: new URLSearchParams({ grant_type: "password", client_id: `${NAME}-cli`, client_secret: cliSecret, username: LOCKED, password, scope: "openid" }).toString(),
-            });
+        const token = (password: string) => passwordGrant(ENTRANCE, NAME, { ca: certificate, cliSecret, username: LOCKED, password });
+        // Each replica counts its own events: the sum of both.
+        const scrape = async () => (await Promise.all(KC_NODES.map((n) => sh(`docker exec $(docker ps -q -f label=com.docker.swarm.service.name=${KC} | head -n1) curl -fsS http://127.0.0.1:${KEYCLOAK_MANAGEMENT_PORT}/metrics`, n)))).join("\n");
         const metrics = async () => {
-            const text = await sh(`docker exec $(docker ps -q -f label=com.docker.swarm.service.name=${KC} | head -n1) curl -fsS http://127.0.0.1:${KEYCLOAK_MANAGEMENT_PORT}/metrics`, KC_NODE);
+            const text = await scrape();
             const sum = (re: RegExp) => text.split("\n").filter((l) => re.test(l)).reduce((n, l) => n + Number(l.split(" ").pop()), 0);
             // Labels in Prometheus' order: error, event, realm.
             const event = (name: string, error: string) => new RegExp(`^keycloak_user_events_total\\{(?=.*error="${error}")(?=.*event="${name}")(?=.*realm="platform")`);
@@ -332,7 +188,7 @@ describe("identity and the edge on the lab", () => {
             };
         };
         const before = await metrics();
-        const shown = async () => (await sh(`docker exec $(docker ps -q -f label=com.docker.swarm.service.name=${KC} | head -n1) curl -fsS http://127.0.0.1:${KEYCLOAK_MANAGEMENT_PORT}/metrics | grep -i 'user_events' | head -n 20`, KC_NODE)).trim();
+        const shown = async () => (await scrape()).split("\n").filter((l) => l.includes("user_events")).join("\n");
         for (let i = 0; i < 5; i++) expect((await token("wrong-" + i)).status).toBeGreaterThanOrEqual(400);
         // Locked now: even the right password is refused.
         const locked = await token(LOCKED_PASSWORD);
@@ -344,6 +200,60 @@ describe("identity and the edge on the lab", () => {
         if (d.failures < 1 || d.failures + d.refused < 6 || d.lockouts < 1) throw new Error(`the failed logins and the lockout are not in the metrics (${JSON.stringify(d)}): ${await shown()}`);
         figures.push(`brute force: 5 wrong passwords, then the right one refused; metrics: +${d.failures} invalid_user_credentials, +${d.refused} user_temporarily_disabled, +${d.lockouts} user_disabled_by_temporary_lockout`);
     }, 180_000);
+
+    test("a Keycloak replica killed (two replicas, as in prod): a signed-in session keeps working", async () => {
+        const user = USERS[1];
+        const context = await browser.newContext({ ignoreHTTPSErrors: true });
+        await browserSignIn(await context.newPage(), user, UIS.spark, false);
+        const cookie = await edgeCookie(context);
+        await context.close();
+        const { certificate } = await outputs();
+        const victim = KC_NODES[0];
+        await sh(`docker kill $(docker ps -q -f label=com.docker.swarm.service.name=${KC} | head -n1)`, victim);
+        // 45 s: three of the edge's session checks with Keycloak (cookieRefresh 15 s), on the replica left.
+        const statuses: number[] = [];
+        for (const t0 = Date.now(); Date.now() - t0 < 45_000; ) {
+            statuses.push(await request(UIS.spark, { ca: certificate, cookie }).then((r) => r.status, () => 0));
+            await new Promise((r) => setTimeout(r, 1500));
+        }
+        const ok = statuses.filter((x) => x === 200).length;
+        figures.push(`a Keycloak replica killed under a signed-in session: ${ok} of ${statuses.length} requests in 45 s answered 200 (${[...new Set(statuses)].join(", ")})`);
+        expect(statuses.every((x) => x === 200)).toBe(true);
+        // Swarm replaces it meanwhile; the next drill needs only the replica left.
+    }, 900_000);
+
+    test("Keycloak through a PostgreSQL failover: logins work again once the new primary is up", async () => {
+        const { certificate, cliSecret } = await outputs();
+        const user = USERS[0];
+        const login = () => passwordGrant(ENTRANCE, NAME, { ca: certificate, cliSecret, username: user.username, password: user.chosen }).then((r) => r.status, () => 0);
+        expect(await login()).toBe(200);
+        const role = async (node: string) =>
+            (await sh(`docker exec $(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-${node} | head -n1) python3 -c "import json, urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:8008/patroni'))['role'])"`, node).catch(() => "")).trim();
+        let leader = "";
+        await until(async () => {
+            for (const m of MEMBERS) if (["master", "primary"].includes(await role(m))) leader = m;
+            return leader !== "";
+        }, 120_000, "PostgreSQL has a primary");
+        const t0 = Date.now();
+        await sh(`docker kill $(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-${leader} | head -n1)`, leader);
+        // Logins in a loop until five in a row succeed after the first failure (or 60 s without one).
+        const log: [number, number][] = [];
+        let firstFailure: number | undefined;
+        for (;;) {
+            const at = (Date.now() - t0) / 1000;
+            const status = await login();
+            log.push([Math.round(at * 10) / 10, status]);
+            if (status !== 200 && firstFailure === undefined) firstFailure = at;
+            const tail = log.slice(-5);
+            if (tail.length === 5 && tail.every(([, st]) => st === 200) && (firstFailure !== undefined || at > 60)) break;
+            if (at > 240) break;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        const recovered = log.slice(-5)[0][0];
+        figures.push(`PostgreSQL failover (${leader}'s primary killed): logins ${firstFailure === undefined ? "never failed" : `failed from ${firstFailure.toFixed(1)} s, succeeded again from ${recovered.toFixed(1)} s`} (${log.length} attempts)`);
+        expect(log.slice(-5).every(([, st]) => st === 200)).toBe(true);
+        expect(recovered).toBeLessThan(180);
+    }, 900_000);
 
     test("the admin secret, the client secrets and the users' passwords are in no state file, service spec or log", async () => {
         const o = await outputs();

@@ -22,7 +22,7 @@ describe("Keycloak's arguments and settings", () => {
         const files = { db: "/run/secrets/kc-db", admin: "/run/secrets/kc-admin" };
         const one = keycloakEnv({ database }, files);
         expect(one).toMatchObject({
-            KC_DB_URL: "jdbc:postgresql://pg-router:5432/keycloak",
+            KC_DB_URL: "jdbc:postgresql://pg-router:5432/keycloak?socketTimeout=30&connectTimeout=5&tcpKeepAlive=true",
             KC_DB_USERNAME: "keycloak",
             KC_DB_PASSWORD_FILE: "/run/secrets/kc-db",
             KC_BOOTSTRAP_ADMIN_CLIENT_ID: ADMIN_CLIENT_ID,

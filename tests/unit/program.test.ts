@@ -141,7 +141,7 @@ describe("index.ts with the lab profile", () => {
             replicas: 1,
             endpointMode: "dnsrr",
             networks: ["net-keycloak-net", "net-pg-net"],
-            env: { KC_DB_URL: "jdbc:postgresql://pg-router:5432/keycloak", KC_DB_USERNAME: "keycloak", KC_DB_PASSWORD_FILE: "/run/secrets/keycloak-db", KC_HOSTNAME: "https://id.lab.swarm-etl.test:8443", KC_HOSTNAME_BACKCHANNEL_DYNAMIC: "true", KC_CACHE: "local" },
+            env: { KC_DB_URL: "jdbc:postgresql://pg-router:5432/keycloak?socketTimeout=30&connectTimeout=5&tcpKeepAlive=true", KC_DB_USERNAME: "keycloak", KC_DB_PASSWORD_FILE: "/run/secrets/keycloak-db", KC_HOSTNAME: "https://id.lab.swarm-etl.test:8443", KC_HOSTNAME_BACKCHANNEL_DYNAMIC: "true", KC_CACHE: "local" },
             resources: { limits: { cpus: 1, memory: "1536M" } },
         });
         expect(svc.constraints).toBeUndefined();

@@ -74,17 +74,26 @@ export function keycloakArgsProblems(a: Pick<KeycloakArgs, "replicas" | "hostnam
     return out;
 }
 
+/** pgjdbc's connection properties: fail a statement on a silent server after 30 s, connect within 5 s, TCP keepalives. */
+export const DB_URL_PROPERTIES = "socketTimeout=30&connectTimeout=5&tcpKeepAlive=true";
+
 /** Keycloak's settings: all of them, and none of its secrets (those are files, `*_FILE`). */
 export function keycloakEnv(a: Pick<KeycloakArgs, "database" | "replicas" | "hostname">, files: { db: string; admin: string }): Record<string, string> {
     const [host, port] = a.database.endpoint.split(":");
     const clustered = (a.replicas ?? 1) > 1;
     return {
-        KC_DB_URL: `jdbc:postgresql://${host}:${port}/${a.database.database}`,
+        // A failover moves the primary without a TCP reset to Keycloak (the old primary's address
+        // goes silent): a statement on a connection to it fails after socketTimeout instead of
+        // hanging, keepalives find idle ones, and the pool checks its idle connections in the
+        // background (SELECT 1 every 10 s), so the broken ones leave and new ones reach the new
+        // primary through the router.
+        KC_DB_URL: `jdbc:postgresql://${host}:${port}/${a.database.database}?${DB_URL_PROPERTIES}`,
         KC_DB_USERNAME: a.database.user,
         KC_DB_PASSWORD_FILE: files.db,
-        // A failover of the warehouse's primary: the pool drops dead connections and opens new ones through the router.
         KC_DB_POOL_MIN_SIZE: "2",
         KC_DB_POOL_MAX_SIZE: "20",
+        QUARKUS_DATASOURCE_JDBC_BACKGROUND_VALIDATION_INTERVAL: "10S",
+        QUARKUS_DATASOURCE_JDBC_VALIDATION_QUERY_SQL: "SELECT 1",
         KC_BOOTSTRAP_ADMIN_CLIENT_ID: ADMIN_CLIENT_ID,
         KC_BOOTSTRAP_ADMIN_CLIENT_SECRET_FILE: files.admin,
         KC_HTTP_ENABLED: "true",
