@@ -17,7 +17,8 @@ fi
 # namespace (its FORWARD DROP policy would cut the lab's bridges), hence policy-rc.d.
 PKGS=(docker.io containerd runc openssh-server openssh-client iptables iproute2 psmisc procps util-linux curl ca-certificates python3 python3-venv chromium)
 missing=()
-for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# Installed, not merely known (a removed package keeps its config files and `dpkg -s` still succeeds).
+for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]}"
     created_policy=0
