@@ -122,6 +122,8 @@ const postgres = cfg.postgres.enabled
     : undefined;
 
 // Keycloak: its database and login role on the cluster, made by the reconcile job before it starts.
+// Behind the edge, people reach it at id.<domain> (or identity.hostname, whose host the edge serves).
+const keycloakPublicUrl = cfg.edge.enabled ? edgeKeycloakUrl(cfg.edge, cfg.identity.hostname) : cfg.identity.hostname;
 const keycloak =
     cfg.identity.enabled && postgres
         ? new Keycloak(
@@ -138,8 +140,7 @@ const keycloak =
                       passwordSecret: postgres.secrets[roleSecret(cfg.identity.role)],
                   },
                   replicas: cfg.identity.replicas,
-                  // Behind the edge, people reach Keycloak at id.<domain>.
-                  hostname: cfg.identity.hostname ?? (cfg.edge.enabled ? edgeKeycloakUrl(cfg.edge) : undefined),
+                  hostname: keycloakPublicUrl,
                   constraints: identityConstraints(cfg.identity),
                   memory: cfg.identity.memory,
                   endpointMode: cfg.endpointMode,
@@ -247,7 +248,7 @@ const edge =
                   replicas: cfg.edge.replicas,
                   tls: cfg.edge.tls && { certificate: cfg.edge.tls.certificate, privateKey: pulumi.secret(cfg.edge.tls.privateKey) },
                   uis: [
-                      { name: "id", host: new URL(edgeKeycloakUrl(cfg.edge, cfg.identity.hostname)).hostname, upstream: keycloak.internalUrl, networkId: keycloak.network.networkId, roles: uiRoles.id, publicPaths: ["/realms/", "/resources/"] },
+                      { name: "id", host: new URL(keycloakPublicUrl!).hostname, upstream: keycloak.internalUrl, networkId: keycloak.network.networkId, roles: uiRoles.id, publicPaths: ["/realms/", "/resources/"] },
                       ...(spark && sparkUi
                           ? [
                                 { name: "spark", upstream: `http://${sparkUi.master}:${UI_PORTS.master}`, networkId: spark.network.networkId, roles: uiRoles.spark },
@@ -257,7 +258,7 @@ const edge =
                   ],
                   oidc: {
                       networkId: keycloak.network.networkId,
-                      issuerUrl: `${edgeKeycloakUrl(cfg.edge, cfg.identity.hostname)}/realms/${DEFAULT_REALM}`,
+                      issuerUrl: `${keycloakPublicUrl}/realms/${DEFAULT_REALM}`,
                       internalRealmUrl: `${keycloak.internalUrl}/realms/${DEFAULT_REALM}`,
                       clientId: "edge",
                       clientSecret: realm.clientSecrets.edge,

@@ -388,10 +388,10 @@ export function stackConfigSchema(options: ParseOptions = {}) {
         for (const [path, message] of anyIssue ? [] : etlStackProblems(cfg.etl, cfg.spark.enabled, cfg.postgres, cfg.images, cfg.profile)) {
             issue(path[0] === "images" ? path : ["etl", ...path], message);
         }
-        for (const [path, message] of anyIssue ? [] : identityStackProblems(resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile), cfg.postgres, nodes, cfg.images, cfg.profile)) {
+        const identity = resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile);
+        for (const [path, message] of anyIssue ? [] : identityStackProblems(identity, cfg.postgres, nodes, cfg.images, cfg.profile)) {
             issue(path[0] === "images" ? path : ["identity", ...path], message);
         }
-        const identity = resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile);
         const edgeCtx = { identityEnabled: identity.enabled, sparkEnabled: cfg.spark.enabled, roles: DEFAULT_ROLES.map((r) => r.name), images: cfg.images, profile: cfg.profile };
         for (const [path, message] of anyIssue ? [] : edgeStackProblems(resolveEdge(cfg.edge, identity.enabled, cfg.profile), edgeCtx)) {
             issue(path[0] === "images" ? path : ["edge", ...path], message);
@@ -437,6 +437,7 @@ export function parseStackConfig(raw: Record<string, unknown>, options: ParseOpt
         throw new ConfigError(result.error.issues.map((i) => describeIssue(i, raw)));
     }
     const cfg = result.data;
+    const identity = resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile);
     const lab = cfg.profile === "lab";
     return {
         ...cfg,
@@ -447,8 +448,8 @@ export function parseStackConfig(raw: Record<string, unknown>, options: ParseOpt
         managers: cfg.managers.map((m) => ({ ...m, availability: m.availability ?? (cfg.profile === "prod" ? "drain" : "active") })),
         workers: cfg.workers.map((w) => ({ ...w, availability: w.availability ?? "active" })),
         demo: { ...cfg.demo, image: cfg.demo.image ?? `${cfg.registry}/lab/busybox:1.35` },
-        identity: resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile),
-        edge: resolveEdge(cfg.edge, resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile).enabled, cfg.profile),
+        identity,
+        edge: resolveEdge(cfg.edge, identity.enabled, cfg.profile),
     };
 }
 

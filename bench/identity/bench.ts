@@ -116,7 +116,7 @@ Measured ${raw.measured as string} by \`bash bench/identity/run.sh\` on the lab 
 | what | figure |
 | --- | --- |
 | deploy from nothing (PostgreSQL, Keycloak's first start, the realm, Spark's master and history server, the edge) | ${deploy.toFixed(1)} s |
-| Keycloak's first start (its schema made; Keycloak's own "started in") | ${first.toFixed(1)} s |
+| Keycloak's first start, on an empty database (Keycloak's own "started in") | ${first.toFixed(1)} s |
 | Keycloak restarted on its database (container killed, Swarm's new one), median of 3 | ${restarts.sort((a, b) => a - b)[1].toFixed(1)} s (${restarts.map((x) => x.toFixed(1)).join(", ")}) |
 
 Latency, ${N} sequential requests each after 10 unmeasured, one kept-alive connection:

@@ -10,7 +10,7 @@
 // on the managers); on real clusters through the routing mesh (ingress, `replicas`).
 import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, Network, Secret, Service } from "../../../providers/swarm";
-import { AUTH_HOST, AUTH_PORT, EDGE_PORT, EdgeUiRender, hostUrl, oauth2ProxyArgs, renderNginxConf, RESERVED_HOSTS, secretFiles } from "./render";
+import { AUTH_HOST, AUTH_PORT, EDGE_PORT, EdgeUiRender, hostUrl, oauth2ProxyArgs, originOf, renderNginxConf, RESERVED_HOSTS, secretFiles } from "./render";
 
 /** The images, by their names in `swarm-etl:images`. */
 export const EDGE_IMAGES = { proxy: "edge-proxy", auth: "edge-auth" } as const;
@@ -104,7 +104,7 @@ export class Edge extends pulumi.ComponentResource {
         const labels = { "swarm-etl.stack": name };
         const port = args.port ?? EDGE_PORT;
         const files = secretFiles(name);
-        this.urls = Object.fromEntries(args.uis.map((u) => [u.name, u.host ? `https://${u.host}${port === 443 ? "" : `:${port}`}/` : `${hostUrl(u.name, args.domain, port)}/`]));
+        this.urls = Object.fromEntries(args.uis.map((u) => [u.name, `${originOf(u.host ?? `${u.name}.${args.domain}`, port)}/`]));
         this.signOutUrl = `${hostUrl(AUTH_HOST, args.domain, port)}/oauth2/sign_out`;
 
         this.network = new Network(`${name}-net`, { ...conn, name: `${name}-net`, attachable: false, encrypted: args.encrypted ?? true, labels }, child);

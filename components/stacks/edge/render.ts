@@ -52,10 +52,11 @@ export interface EdgeRender {
     readonly cookieRefresh?: string;
 }
 
-/** https://<host>.<domain>[:<port>] (no port when it is 443). */
-export function hostUrl(host: string, domain: string, port: number): string {
-    return `https://${host}.${domain}${port === 443 ? "" : `:${port}`}`;
-}
+/** https://<hostname>[:<port>] (no port when it is 443). */
+export const originOf = (hostname: string, port: number) => `https://${hostname}${port === 443 ? "" : `:${port}`}`;
+
+/** https://<host>.<domain>[:<port>]. */
+export const hostUrl = (host: string, domain: string, port: number) => originOf(`${host}.${domain}`, port);
 
 /** The secret files the services mount (their Swarm secrets' targets). */
 export const secretFiles = (name: string) => ({
