@@ -9,7 +9,7 @@ import { resolveSparkNodes, SPARK_IMAGE } from "./components/stacks/spark/config
 import { PUSHGATEWAY_IMAGE } from "./components/stacks/etl/config";
 import { etlPasswordRef } from "./components/stacks/etl/flightsEtl";
 import { identityConstraints } from "./components/stacks/identity/config";
-import { edgeKeycloakUrl, edgeUiRoles } from "./components/stacks/edge/config";
+import { EDGE_CLIENT_ID, edgeKeycloakUrl, edgeUiRoles } from "./components/stacks/edge/config";
 import { AUTH_HOST, hostUrl } from "./components/stacks/edge/render";
 import { sparkNames, UI_PORTS } from "./components/stacks/spark/sparkCluster";
 import { DEFAULT_REALM, defaultGroups, DEFAULT_ROLES } from "./components/stacks/identity/realm";
@@ -224,9 +224,12 @@ const realm = keycloak
               realm: DEFAULT_REALM,
               roles: DEFAULT_ROLES,
               groups: defaultGroups(DEFAULT_ROLES),
-              clients: edgeOn
-                  ? [{ clientId: "edge", name: "The platform's edge (oauth2-proxy)", rootUrl: authUrl, redirectUris: [`${authUrl}/oauth2/callback`], postLogoutRedirectUris: [`${authUrl}/*`], allowedRoles: DEFAULT_ROLES.map((r) => r.name), pkce: true }]
-                  : [],
+              clients: [
+                  ...(edgeOn
+                      ? [{ clientId: EDGE_CLIENT_ID, name: "The platform's edge (oauth2-proxy)", rootUrl: authUrl, redirectUris: [`${authUrl}/oauth2/callback`], postLogoutRedirectUris: [`${authUrl}/*`], allowedRoles: DEFAULT_ROLES.map((r) => r.name), pkce: true }]
+                      : []),
+                  ...cfg.identity.clients.map((c) => ({ clientId: c.clientId, name: c.name, rootUrl: c.rootUrl, redirectUris: c.redirectUris, postLogoutRedirectUris: c.postLogoutRedirectUris, allowedRoles: c.roles })),
+              ],
               users: cfg.identity.users.map((u) => ({ ...u, initialPassword: pulumi.secret(u.initialPassword) })),
           },
           { dependsOn: [keycloak] },
@@ -260,8 +263,8 @@ const edge =
                       networkId: keycloak.network.networkId,
                       issuerUrl: `${keycloakPublicUrl}/realms/${DEFAULT_REALM}`,
                       internalRealmUrl: `${keycloak.internalUrl}/realms/${DEFAULT_REALM}`,
-                      clientId: "edge",
-                      clientSecret: realm.clientSecrets.edge,
+                      clientId: EDGE_CLIENT_ID,
+                      clientSecret: realm.clientSecrets[EDGE_CLIENT_ID],
                   },
                   cookieExpire: cfg.edge.cookieExpire,
                   cookieRefresh: cfg.edge.cookieRefresh,
@@ -315,3 +318,6 @@ export const keycloakAdminClientSecret = keycloak?.adminClientSecret;
 export const edgeUrls = edge?.urls;
 export const edgeSignOutUrl = edge?.signOutUrl;
 export const edgeCertificate = edge?.certificate;
+/** The secrets of `identity.clients`, by clientId, for each UI's own OIDC settings: `pulumi stack output --show-secrets identityClientSecrets`. */
+export const identityClientSecrets =
+    realm && cfg.identity.clients.length ? pulumi.secret(pulumi.all(Object.fromEntries(cfg.identity.clients.map((c) => [c.clientId, realm.clientSecrets[c.clientId]])))) : undefined;

@@ -7,7 +7,7 @@ import { postgresConfigSchema, postgresStackProblems } from "../components/stack
 import { sparkConfigSchema, sparkStackProblems } from "../components/stacks/spark/config";
 import { etlConfigSchema, etlStackProblems } from "../components/stacks/etl/config";
 import { identityConfigSchema, identityStackProblems, resolveIdentity, ResolvedIdentityConfig } from "../components/stacks/identity/config";
-import { edgeConfigSchema, edgeStackProblems, resolveEdge, ResolvedEdgeConfig } from "../components/stacks/edge/config";
+import { EDGE_CLIENT_ID, edgeConfigSchema, edgeStackProblems, resolveEdge, ResolvedEdgeConfig } from "../components/stacks/edge/config";
 import { DEFAULT_ROLES } from "../components/stacks/identity/realm";
 
 export const PROJECT = "swarm-etl";
@@ -389,11 +389,12 @@ export function stackConfigSchema(options: ParseOptions = {}) {
             issue(path[0] === "images" ? path : ["etl", ...path], message);
         }
         const identity = resolveIdentity(cfg.identity, cfg.postgres.enabled, cfg.profile);
-        for (const [path, message] of anyIssue ? [] : identityStackProblems(identity, cfg.postgres, nodes, cfg.images, cfg.profile)) {
+        const edge = resolveEdge(cfg.edge, identity.enabled, cfg.profile);
+        for (const [path, message] of anyIssue ? [] : identityStackProblems(identity, cfg.postgres, nodes, cfg.images, cfg.profile, edge.enabled ? [EDGE_CLIENT_ID] : [])) {
             issue(path[0] === "images" ? path : ["identity", ...path], message);
         }
         const edgeCtx = { identityEnabled: identity.enabled, sparkEnabled: cfg.spark.enabled, roles: DEFAULT_ROLES.map((r) => r.name), images: cfg.images, profile: cfg.profile };
-        for (const [path, message] of anyIssue ? [] : edgeStackProblems(resolveEdge(cfg.edge, identity.enabled, cfg.profile), edgeCtx)) {
+        for (const [path, message] of anyIssue ? [] : edgeStackProblems(edge, edgeCtx)) {
             issue(path[0] === "images" ? path : ["edge", ...path], message);
         }
     });

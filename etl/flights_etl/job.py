@@ -149,9 +149,10 @@ def write_staging(cfg: Config, encoded: dict, columns: dict, log) -> dict[str, l
         results = load.write_table(encoded[t], target)
         rows = sum(r["rows"] for r in results)
         retried = sum(1 for r in results if r["replaced"] or r["attempt"])
-        log.info("load: %s: %d rows, %d partitions, %.2f s (tasks: %.2f s in all, of which %.2f s sending)%s", t, rows,
+        log.info("load: %s: %d rows, %d partitions, %.2f s (tasks: %.2f s in all, of which %.2f s waiting for the "
+                 "server mid-COPY and %.2f s from the last chunk to commit)%s", t, rows,
                  len(results), time.monotonic() - t0, sum(r["seconds"] for r in results),
-                 sum(r["send_seconds"] for r in results),
+                 sum(r["wait_seconds"] for r in results), sum(r["commit_seconds"] for r in results),
                  f"; {retried} partitions rewritten by a retried task" if retried else "")
         return results
 

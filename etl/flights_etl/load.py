@@ -12,6 +12,12 @@ attempt's rows (tagged with the partition id in the column `_part`); then it COP
 inserts the marker in the same transaction. An attempt that dies mid-write commits nothing; two
 attempts of one partition run one after the other and the last one's rows are the ones kept.
 
+The task's transaction commits with synchronous_commit = local: staging rows are never read by
+anyone but this job, and the swap's commit (synchronous, as every other) waits until the replicas
+hold every WAL record before it, the staging tables' included, so what a reader can see is on the
+replicas exactly as before. The COPY goes through psycopg's QueuedLibpqWriter: a thread sends
+to the server while the task reads its next chunks from Spark.
+
 The connection keywords never hold the password: an executor reads WAREHOUSE_PASSWORD_FILE itself
 (on the swarm every Spark worker mounts the same secret at the same path); with a local master the
 executors are children of the driver and libpq finds PGPASSWORD in their environment.
@@ -121,35 +127,42 @@ def write_chunks(target: Target, part: int, attempt: int, chunks: Iterable[tuple
     table, replacing what an earlier attempt of the same partition committed. Returns what was
     written. An empty partition opens no connection."""
     from psycopg import sql
+    from psycopg.copy import QueuedLibpqWriter
 
     t0 = time.monotonic()
     it = iter(chunks)
     first = next((c for c in it if c[0]), None)
-    result = {"part": part, "attempt": attempt, "rows": 0, "replaced": 0, "seconds": 0.0, "send_seconds": 0.0}
+    result = {"part": part, "attempt": attempt, "rows": 0, "replaced": 0, "seconds": 0.0, "wait_seconds": 0.0,
+              "commit_seconds": 0.0}
     if first is None:
         return result
     table = sql.Identifier(target.schema, target.table)
     marker = sql.Identifier(target.schema, LOAD_PART_TABLE)
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in target.columns)
-    rows, send_s = 0, 0.0
-    with connect(target) as conn, conn.transaction(), conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (target.lock_class, part))
-        earlier = cur.execute(sql.SQL("DELETE FROM {} WHERE table_name = %s AND part = %s RETURNING rows").format(marker),
-                              (target.table, part)).fetchone()
-        if earlier is not None:
-            result["replaced"] = cur.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(
-                table, sql.Identifier(PART_COLUMN)), (part,)).rowcount
-        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(table, cols)) as copy:
-            copy.write(pgbinary.HEADER)
-            for n, chunk in itertools.chain([first], it):
-                t1 = time.monotonic()
-                copy.write(chunk)
-                send_s += time.monotonic() - t1
-                rows += n
-            copy.write(pgbinary.TRAILER)
-        cur.execute(sql.SQL("INSERT INTO {} (table_name, part, attempt, rows) VALUES (%s, %s, %s, %s)").format(marker),
-                    (target.table, part, attempt, rows))
-    result.update(rows=rows, seconds=time.monotonic() - t0, send_seconds=send_s)
+    rows, wait_s = 0, 0.0
+    with connect(target) as conn:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit TO local")
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (target.lock_class, part))
+            earlier = cur.execute(sql.SQL("DELETE FROM {} WHERE table_name = %s AND part = %s RETURNING rows").format(
+                marker), (target.table, part)).fetchone()
+            if earlier is not None:
+                result["replaced"] = cur.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(
+                    table, sql.Identifier(PART_COLUMN)), (part,)).rowcount
+            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(table, cols),
+                          writer=QueuedLibpqWriter(cur)) as copy:
+                copy.write(pgbinary.HEADER)
+                for n, chunk in itertools.chain([first], it):
+                    t1 = time.monotonic()
+                    copy.write(chunk)          # blocks only while the queue to the server is full
+                    wait_s += time.monotonic() - t1
+                    rows += n
+                copy.write(pgbinary.TRAILER)
+                t_end = time.monotonic()
+            cur.execute(sql.SQL("INSERT INTO {} (table_name, part, attempt, rows) VALUES (%s, %s, %s, %s)").format(
+                marker), (target.table, part, attempt, rows))
+        t_done = time.monotonic()
+    result.update(rows=rows, seconds=t_done - t0, wait_seconds=wait_s, commit_seconds=t_done - t_end)
     return result
 
 

@@ -91,3 +91,4 @@ def test_the_encoder_counts_rows_time_mismatches_and_date_keys_and_drops_the_sou
                              load.PART_COLUMN: pa.array([3, 3, 3], pa.int32())})
     assert (e["part"], e["rows"], e["mismatches"], e["min_date_key"], e["max_date_key"]) == (3, 3, 1, 20130101, 20130102)
     assert e["chunk"] == load.pgbinary.encode(plain)
+

@@ -1,6 +1,8 @@
-// keycloak:Group — a top-level group and the realm roles it carries (its members get them). The
-// roles are authoritative: up gives the group exactly `realmRoles`, taking away a role added in
-// the admin console and giving back one removed there. Its ID is Keycloak's: a rename is an update
+// keycloak:Group — a top-level group and the realm roles and client roles it carries (its members
+// get them). The roles are authoritative: up gives the group exactly `realmRoles` and, of every
+// client, exactly the roles `clientRoles` names (none of a client it does not name), taking away a
+// role added in the admin console and giving back one removed there. Client roles are how a group
+// administers its realm: realm-management's realm-admin opens the realm's admin console. Its ID is Keycloak's: a rename is an update
 // in place (members stay); another realm replaces it. Members are not managed here: each User
 // names its groups. read() returns the live name, description and role mappings; a group deleted
 // in the console reads as gone (refresh drops it, up creates it again and its Users add their
@@ -16,6 +18,8 @@ export interface GroupFields {
     description?: string;
     /** Realm roles of the group, sorted. */
     realmRoles: string[];
+    /** Client roles of the group by clientId (e.g. realm-management: [realm-admin]), sorted; no empty lists. */
+    clientRoles?: Record<string, string[]>;
 }
 
 export interface GroupInputs extends RealmScoped, GroupFields {}
@@ -26,7 +30,7 @@ export interface GroupOutputs extends GroupInputs {
     path: string;
 }
 
-const GROUP_FIELDS: (keyof GroupFields)[] = ["name", "description", "realmRoles"];
+const GROUP_FIELDS: (keyof GroupFields)[] = ["name", "description", "realmRoles", "clientRoles"];
 
 export function groupCheckFailures(news: GroupInputs): pulumi.dynamic.CheckFailure[] {
     const f = [...adminFailures(news.admin), ...realmFailures(news.realm)];
@@ -36,15 +40,36 @@ export function groupCheckFailures(news: GroupInputs): pulumi.dynamic.CheckFailu
     if (!isUnknown(news.realmRoles) && (!Array.isArray(news.realmRoles) || news.realmRoles.some((r) => typeof r !== "string" || r === ""))) {
         f.push({ property: "realmRoles", reason: `realmRoles must be a list of role names, got ${JSON.stringify(news.realmRoles)}; fix: e.g. ["analyst"]` });
     }
+    const cr = news.clientRoles;
+    if (!isUnknown(cr) && cr !== undefined) {
+        const badList = (v: unknown) => !isUnknown(v) && (!Array.isArray(v) || v.some((r) => typeof r !== "string" || r === ""));
+        const bad = typeof cr !== "object" || cr === null || Array.isArray(cr) || Object.entries(cr).some(([k, v]) => k === "" || badList(v));
+        if (bad) f.push({ property: "clientRoles", reason: `clientRoles must map clientIds to lists of role names, got ${JSON.stringify(cr)}; fix: e.g. {"realm-management": ["realm-admin"]}` });
+    }
     return f;
 }
 
-/** The inputs with the role list sorted and without duplicates (Keycloak keeps a set). */
-export function normalizeGroup(news: GroupInputs): GroupInputs {
-    return isUnknown(news.realmRoles) ? news : { ...news, realmRoles: sortedSet(news.realmRoles) };
+/** Client roles keyed by clientId with sorted, duplicate-free lists; a client with no roles left out. */
+export function normalizeClientRoles(cr: Record<string, readonly string[]> | undefined): Record<string, string[]> {
+    return Object.fromEntries(
+        Object.entries(cr ?? {})
+            .filter(([, v]) => Array.isArray(v) && v.length > 0)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([k, v]) => [k, sortedSet(v)]),
+    );
 }
 
-/** The Admin REST API's view of a group, and its realm role mappings. */
+/** The inputs with the role lists sorted and without duplicates (Keycloak keeps sets). */
+export function normalizeGroup(news: GroupInputs): GroupInputs {
+    const realmRoles = isUnknown(news.realmRoles) ? news.realmRoles : sortedSet(news.realmRoles);
+    const cr = news.clientRoles as unknown;
+    const clientRoles = isUnknown(cr) || (cr !== undefined && (typeof cr !== "object" || cr === null || Array.isArray(cr)))
+        ? news.clientRoles
+        : Object.values(cr ?? {}).some(isUnknown) ? news.clientRoles : normalizeClientRoles(news.clientRoles);
+    return { ...news, realmRoles, clientRoles };
+}
+
+/** The Admin REST API's view of a group. */
 export interface GroupView {
     id?: string;
     name?: string;
@@ -52,17 +77,25 @@ export interface GroupView {
     path?: string;
 }
 
-export function groupFieldsFromLive(v: GroupView, roles: { name?: string }[]): GroupFields {
+/** The Admin REST API's view of a group's role mappings (GET .../groups/{id}/role-mappings). */
+export interface GroupMappings {
+    realmMappings?: { id?: string; name?: string }[];
+    /** Keyed by clientId. */
+    clientMappings?: Record<string, { id?: string; client?: string; mappings?: { id?: string; name?: string }[] }>;
+}
+
+export function groupFieldsFromLive(v: GroupView, m: GroupMappings): GroupFields {
     return {
         name: v.name ?? "",
         ...(textOrUndefined(v.description) ? { description: v.description } : {}),
-        realmRoles: sortedSet(roles.map((r) => r.name ?? "")),
+        realmRoles: sortedSet((m.realmMappings ?? []).map((r) => r.name ?? "")),
+        clientRoles: normalizeClientRoles(Object.fromEntries(Object.entries(m.clientMappings ?? {}).map(([clientId, c]) => [clientId, (c.mappings ?? []).map((r) => r.name ?? "")]))),
     };
 }
 
-export function groupOutputsFromLive(props: GroupOutputs, live: GroupView, roles: { name?: string }[]): GroupOutputs {
+export function groupOutputsFromLive(props: GroupOutputs, live: GroupView, m: GroupMappings): GroupOutputs {
     const { description: _asked, ...rest } = props;
-    return { ...rest, ...groupFieldsFromLive(live, roles), path: live.path ?? `/${live.name}` };
+    return { ...rest, ...groupFieldsFromLive(live, m), path: live.path ?? `/${live.name}` };
 }
 
 export function groupDiff(olds: GroupOutputs, news: GroupInputs) {
@@ -88,6 +121,47 @@ async function setGroupRoles(kc: Kc, realm: string, id: string, name: string, wa
     }
 }
 
+/** Gives the group exactly `wanted` of every client: of a client it names, those roles; of any other, none. */
+async function setGroupClientRoles(kc: Kc, realm: string, id: string, name: string, wanted: Record<string, string[]> = {}): Promise<void> {
+    const what = `setting the client roles of group ${name} in realm ${realm}`;
+    let live: GroupMappings["clientMappings"];
+    try {
+        live = ((await kc.groups.listRoleMappings({ realm, id })) as GroupMappings).clientMappings ?? {};
+    } catch (err) {
+        throw adminError(what, err);
+    }
+    for (const clientId of sortedSet([...Object.keys(live), ...Object.keys(wanted)])) {
+        const liveRoles = live[clientId]?.mappings ?? [];
+        const { add, remove } = reconcile(
+            liveRoles.map((r) => r.name ?? ""),
+            wanted[clientId] ?? [],
+        );
+        if (!add.length && !remove.length) continue;
+        try {
+            let clientUniqueId = live[clientId]?.id;
+            if (!clientUniqueId) {
+                const found = (await kc.clients.find({ realm, clientId })) as { id?: string }[];
+                clientUniqueId = found[0]?.id;
+                if (!clientUniqueId) throw new Error(`${what}: client ${clientId} is not in realm ${realm}; fix: name a client of the realm (its clientId, e.g. realm-management), or declare it first`);
+            }
+            const toAdd = await Promise.all(
+                add.map(async (roleName) => {
+                    const role = (await unlessGone(() => kc.clients.findRole({ realm, id: clientUniqueId!, roleName }))) as { id?: string; name?: string } | undefined;
+                    if (!role?.id) throw new Error(`${what}: client ${clientId} has no role ${roleName}; fix: one of its roles (Clients > ${clientId} > Roles in the admin console)`);
+                    return { id: role.id, name: roleName };
+                }),
+            );
+            if (toAdd.length) await kc.groups.addClientRoleMappings({ realm, id, clientUniqueId, roles: toAdd });
+            if (remove.length) {
+                await kc.groups.delClientRoleMappings({ realm, id, clientUniqueId, roles: liveRoles.filter((r) => remove.includes(r.name ?? "")).map((r) => ({ id: r.id!, name: r.name! })) });
+            }
+        } catch (err) {
+            if (err instanceof Error && err.message.startsWith(what)) throw err;
+            throw adminError(`${what} (client ${clientId})`, err);
+        }
+    }
+}
+
 const provider: pulumi.dynamic.ResourceProvider<GroupInputs, GroupOutputs> = {
     async check(_olds, news) {
         const inputs = normalizeGroup(news);
@@ -106,6 +180,7 @@ const provider: pulumi.dynamic.ResourceProvider<GroupInputs, GroupOutputs> = {
         }
         try {
             await setGroupRoles(kc, realm, id, name, inputs.realmRoles);
+            await setGroupClientRoles(kc, realm, id, name, inputs.clientRoles);
         } catch (err) {
             // Nothing half-made stays behind: the group goes again, the reason is kept.
             await unlessGone(() => kc.groups.del({ realm, id })).catch(() => undefined);
@@ -119,8 +194,8 @@ const provider: pulumi.dynamic.ResourceProvider<GroupInputs, GroupOutputs> = {
         const kc = await adminClient(props.admin);
         const live = (await unlessGone(() => kc.groups.findOne({ realm: props.realm, id }))) as GroupView | undefined;
         if (!live) return { id: "", props: {} as GroupOutputs };
-        const roles = ((await unlessGone(() => kc.groups.listRealmRoleMappings({ realm: props.realm, id }))) ?? []) as { name?: string }[];
-        return { id, props: plain(groupOutputsFromLive(props, live, roles)) };
+        const mappings = ((await unlessGone(() => kc.groups.listRoleMappings({ realm: props.realm, id }))) ?? {}) as GroupMappings;
+        return { id, props: plain(groupOutputsFromLive(props, live, mappings)) };
     },
 
     async diff(_id, olds, news) {
@@ -142,6 +217,7 @@ const provider: pulumi.dynamic.ResourceProvider<GroupInputs, GroupOutputs> = {
             }
         }
         if (changed.includes("realmRoles")) await setGroupRoles(kc, realm, id, name, news.realmRoles);
+        if (changed.includes("clientRoles")) await setGroupClientRoles(kc, realm, id, name, news.clientRoles);
         return { outs: plain({ ...news, groupId: id, path: `/${name}` }) };
     },
 
@@ -166,6 +242,8 @@ export interface GroupArgs {
     description?: pulumi.Input<string>;
     /** The realm roles the group carries, exactly these (make the group depend on their RealmRoles). @default - none */
     realmRoles?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Client roles by clientId, exactly these of every client (none of a client not named), e.g. {"realm-management": ["realm-admin"]}: the realm's admin console. @default - none */
+    clientRoles?: pulumi.Input<Record<string, pulumi.Input<pulumi.Input<string>[]>>>;
 }
 
 /** A top-level group with its realm roles, managed over the Admin REST API. */
@@ -174,9 +252,10 @@ export class Group extends pulumi.dynamic.Resource {
     declare public readonly groupId: pulumi.Output<string>;
     declare public readonly path: pulumi.Output<string>;
     declare public readonly realmRoles: pulumi.Output<string[]>;
+    declare public readonly clientRoles: pulumi.Output<Record<string, string[]>>;
 
     constructor(name: string, args: GroupArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = { realmRoles: [], ...args, admin: pulumi.secret(args.admin), providerVersion: PROVIDER_VERSION, groupId: undefined, path: undefined };
+        const props = { realmRoles: [], clientRoles: {}, ...args, admin: pulumi.secret(args.admin), providerVersion: PROVIDER_VERSION, groupId: undefined, path: undefined };
         super(provider, name, props, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["admin"] }), "keycloak", "Group");
     }
 }

@@ -21,6 +21,8 @@ export interface NetworkInputs extends ConnectionInputs, NetworkFields {
 
 export interface NetworkOutputs extends NetworkInputs {
     networkId: string;
+    /** The subnet the network has (asked for, or the one Docker picked): e.g. whose peers a service trusts. */
+    liveSubnet?: string;
 }
 
 const FIELDS: (keyof NetworkFields)[] = ["name", "attachable", "internal", "encrypted", "subnet", "gateway", "labels"];
@@ -49,9 +51,12 @@ export function networkFieldsFromLive(n: NetworkView, wanted: Partial<NetworkFie
     };
 }
 
+const liveSubnetOf = (n: NetworkView): string | undefined => n.IPAM?.Config?.find((c) => c.Subnet)?.Subnet;
+
 const provider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> = {
     async create(inputs) {
-        const id = await withSession(toTarget(inputs), async (s) => {
+        const made = await withSession(toTarget(inputs), async (s) => {
+            let id: string;
             try {
                 const net = await s.docker().createNetwork({
                     Name: inputs.name,
@@ -63,12 +68,19 @@ const provider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> =
                     Options: inputs.encrypted ? { encrypted: "" } : {},
                     IPAM: inputs.subnet ? { Driver: "default", Config: [{ Subnet: inputs.subnet, ...(inputs.gateway ? { Gateway: inputs.gateway } : {}) }] } : undefined,
                 });
-                return net.id;
+                id = net.id;
             } catch (err) {
                 throw new Error(`creating network ${inputs.name} failed: ${daemonMessage(err)}`);
             }
+            // The manager allocates the subnet as it creates the network; asked again if not shown yet.
+            let subnet: string | undefined;
+            for (let i = 0; i < 10 && !subnet; i++) {
+                if (i) await new Promise((r) => setTimeout(r, 200));
+                subnet = liveSubnetOf((await s.docker().getNetwork(id).inspect()) as NetworkView);
+            }
+            return { id, subnet };
         });
-        return { id, outs: plain({ ...inputs, networkId: id }) };
+        return { id: made.id, outs: plain({ ...inputs, networkId: made.id, ...(made.subnet ? { liveSubnet: made.subnet } : {}) }) };
     },
 
     async read(id, maybeProps) {
@@ -76,7 +88,8 @@ const provider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> =
         return withSession(toTarget(props), async (s) => {
             try {
                 const live = (await s.docker().getNetwork(id).inspect()) as NetworkView;
-                return { id, props: plain({ ...props, ...networkFieldsFromLive(live, props), networkId: id }) };
+                const subnet = liveSubnetOf(live);
+                return { id, props: plain({ ...props, ...networkFieldsFromLive(live, props), networkId: id, ...(subnet ? { liveSubnet: subnet } : {}) }) };
             } catch (err) {
                 if (statusCode(err) === 404) return { id: "", props: {} as NetworkOutputs };
                 throw err;
@@ -90,8 +103,8 @@ const provider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> =
         return { changes: replaces.length + updates.length > 0, replaces: replaces as string[], deleteBeforeReplace: true };
     },
 
-    async update(id, _olds, news) {
-        return { outs: plain({ ...news, networkId: id }) };
+    async update(id, olds, news) {
+        return { outs: plain({ ...news, networkId: id, ...(olds.liveSubnet ? { liveSubnet: olds.liveSubnet } : {}) }) };
     },
 
     async delete(id, props) {
@@ -124,6 +137,8 @@ export interface NetworkArgs {
 export class Network extends pulumi.dynamic.Resource {
     declare public readonly networkId: pulumi.Output<string>;
     declare public readonly name: pulumi.Output<string>;
+    /** The network's subnet as the swarm allocated it (CIDR). */
+    declare public readonly liveSubnet: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
@@ -133,6 +148,7 @@ export class Network extends pulumi.dynamic.Resource {
             ...args,
             providerVersion: PROVIDER_VERSION,
             networkId: undefined,
+            liveSubnet: undefined,
         };
         super(provider, name, props, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["privateKey"] }), "swarm", "Network");
     }

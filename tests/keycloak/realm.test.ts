@@ -42,6 +42,13 @@ type Kc = Awaited<ReturnType<typeof admin>>;
 const groupByName = async (kc: Kc, name: string) => (await kc.groups.find({ realm: REALM, search: name, exact: true })).find((g) => g.name === name);
 const clientByClientId = async (kc: Kc, clientId: string) => (await kc.clients.find({ realm: REALM, clientId }))[0];
 const groupRoles = async (kc: Kc, id: string) => (await kc.groups.listRealmRoleMappings({ realm: REALM, id })).map((r) => r.name).sort();
+const groupClientRoles = async (kc: Kc, id: string) =>
+    Object.fromEntries(Object.entries((await kc.groups.listRoleMappings({ realm: REALM, id })).clientMappings ?? {}).map(([c, m]) => [c, (m.mappings ?? []).map((r: { name?: string }) => r.name).sort()]));
+const realmAdminRole = async (kc: Kc) => {
+    const client = (await kc.clients.find({ realm: REALM, clientId: "realm-management" }))[0];
+    const role = await kc.clients.findRole({ realm: REALM, id: client.id!, roleName: "realm-admin" });
+    return { clientUniqueId: client.id!, roles: [{ id: role!.id!, name: role!.name! }] };
+};
 const userByName = async (kc: Kc, username: string) => (await kc.users.find({ realm: REALM, username, exact: true }))[0];
 const resourceOf = async (stack: Stack, name: string) => (await stack.exportStack()).deployment.resources.find((r: { urn: string }) => r.urn.endsWith(`::${name}`));
 
@@ -85,6 +92,10 @@ describe("the realm as code against a real Keycloak, through the real engine", (
         const roles = (await kc.roles.find({ realm: REALM })).map((r) => r.name);
         expect(roles).toEqual(expect.arrayContaining(["platform-admin", "data-engineer", "analyst", "viewer"]));
         for (const name of ["platform-admin", "data-engineer", "analyst", "viewer"]) expect(await groupRoles(kc, (await groupByName(kc, name))!.id!)).toEqual([name]);
+        // The platform admins administer the realm (its admin console); no other group holds a client role.
+        for (const name of ["platform-admin", "data-engineer", "analyst", "viewer"]) {
+            expect(await groupClientRoles(kc, (await groupByName(kc, name))!.id!)).toEqual(name === "platform-admin" ? { "realm-management": ["realm-admin"] } : {});
+        }
 
         const airflow = await clientByClientId(kc, "airflow");
         expect(airflow).toMatchObject({ publicClient: false, standardFlowEnabled: true, implicitFlowEnabled: false, redirectUris: [AIRFLOW_CALLBACK], fullScopeAllowed: false });
@@ -170,6 +181,24 @@ describe("the realm as code against a real Keycloak, through the real engine", (
         expect(changes(up.summary.resourceChanges)).toEqual({ update: 2 });
         expect(await groupRoles(kc, group.id!)).toEqual(["data-engineer"]);
         expect((await kc.clients.findOne({ realm: REALM, id: airflow.id! }))?.redirectUris).toEqual([AIRFLOW_CALLBACK]);
+    });
+
+    test("realm-admin given to the analysts and taken from the platform admins in the console: refresh sees both, up puts them back", async () => {
+        const analysts = (await groupByName(kc, "analyst"))!;
+        const admins = (await groupByName(kc, "platform-admin"))!;
+        const ra = await realmAdminRole(kc);
+        await kc.groups.addClientRoleMappings({ realm: REALM, id: analysts.id!, ...ra });
+        await kc.groups.delClientRoleMappings({ realm: REALM, id: admins.id!, ...ra });
+
+        const refresh = await stack.refresh({ onOutput: log("kc-refresh-client-roles") });
+        expect(changes(refresh.summary.resourceChanges)).toEqual({ update: 2 });
+        expect((await resourceOf(stack, "kcr-group-analyst")).outputs.clientRoles).toEqual({ "realm-management": ["realm-admin"] });
+        expect((await resourceOf(stack, "kcr-group-platform-admin")).outputs.clientRoles).toEqual({});
+
+        const up = await stack.up({ onOutput: log("kc-up-client-roles") });
+        expect(changes(up.summary.resourceChanges)).toEqual({ update: 2 });
+        expect(await groupClientRoles(kc, analysts.id!)).toEqual({});
+        expect(await groupClientRoles(kc, admins.id!)).toEqual({ "realm-management": ["realm-admin"] });
     });
 
     test("a group deleted in the console: refresh drops it, up makes it again with its role and puts its member back", async () => {

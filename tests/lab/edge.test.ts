@@ -67,6 +67,14 @@ describe("identity and the edge on the lab", () => {
         figures.push(`deploy from nothing (PostgreSQL, Keycloak's first start with its schema, the realm, Spark, the edge): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }, 1_500_000);
 
+    test("Keycloak takes X-Forwarded-* only from its own network (the edge's), the subnet the swarm allocated", async () => {
+        const subnet = (await sh(`docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}' ${KC}-net`)).trim();
+        expect(subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+        const env = JSON.parse(await sh(`docker service inspect --format '{{json .Spec.TaskTemplate.ContainerSpec.Env}}' ${KC}`)) as string[];
+        expect(env).toContain(`KC_PROXY_TRUSTED_ADDRESSES=${subnet}`);
+        expect(env).toContain("KC_PROXY_HEADERS=xforwarded");
+    });
+
     test("TLS: the edge shows the certificate the stack exported, for every host of the domain; Keycloak's issuer is its public URL", async () => {
         const { certificate } = await outputs();
         expect(certificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
@@ -143,6 +151,26 @@ describe("identity and the edge on the lab", () => {
         }
         figures.push(`role × UI: ${matrix.join("; ")}`);
     }, 600_000);
+
+    test("a platform admin administers the platform realm in its own admin console, through the edge (realm-management's realm-admin from the group)", async () => {
+        const admin = USERS.find((u) => u.role === "platform-admin")!;
+        const other = USERS.find((u) => u.role === "viewer")!;
+        const context = await browser.newContext({ ignoreHTTPSErrors: true });
+        const page = await context.newPage();
+        // The matrix signed everyone in once (their own password chosen): this is a second sign-in.
+        await browserSignIn(page, admin, UIS.spark, false);
+        const t0 = Date.now();
+        await page.goto(url("id", `/admin/platform/console/#/platform/users`));
+        // The console signs in on its own (the realm's SSO session on id.<domain>) and lists the realm's users over the Admin REST API.
+        await page.getByText(other.username, { exact: true }).first().waitFor({ timeout: 90_000 }).catch(async (err: Error) => {
+            const text = (await page.textContent("body").catch(() => ""))?.replace(/\s+/g, " ").slice(0, 600);
+            throw new Error(`the platform realm's console did not list its users for ${admin.username} (${page.url()}): ${text}; ${err.message.split("\n")[0]}`);
+        });
+        expect(page.url()).toMatch(new RegExp(`^${url("id", "/admin/platform/console/").replace(/[.]/g, "\\.")}`));
+        await page.screenshot({ path: path.join(REPO, "docs/img/edge-admin-console.png") });
+        figures.push(`the platform realm's admin console listed its users ${((Date.now() - t0) / 1000).toFixed(1)} s after it was opened`);
+        await context.close();
+    }, 300_000);
 
     test("signing out ends the session: the browser is sent to the login again, and its old cookie stops working", async () => {
         const user = USERS[0];

@@ -37,7 +37,7 @@ describe("swarm:Network", () => {
                 name: "net-a",
                 ...args,
             });
-            return { id: net.networkId };
+            return { id: net.networkId, subnet: net.liveSubnet };
         });
     });
 
@@ -52,6 +52,7 @@ describe("swarm:Network", () => {
         const live = await inspect("net-a");
         expect(live).toMatchObject({ Id: up.outputs.id.value, Driver: "overlay", Attachable: true, Internal: false, Labels: { "net-test.owner": "lab" } });
         expect(live!.IPAM.Config).toEqual([{ Subnet: "10.231.0.0/24", Gateway: "10.231.0.1" }]);
+        expect(up.outputs.subnet.value).toBe("10.231.0.0/24");
     });
 
     test("read and no-op: refresh and preview show no change", async () => {

@@ -357,7 +357,7 @@ describe("the committed stack files", () => {
 
     test("Keycloak: dev one replica with the defaults; prod two, on the nodes labelled swarm-etl.identity=true, at an https URL", () => {
         const dev = parseStackConfig({ ...load("dev"), sshPrivateKey: KEY });
-        expect(dev.identity).toEqual({ enabled: true, replicas: 1, memory: "1536M", node: {}, database: "keycloak", role: "keycloak", users: [] });
+        expect(dev.identity).toEqual({ enabled: true, replicas: 1, memory: "1536M", node: {}, database: "keycloak", role: "keycloak", users: [], clients: [] });
         const prod = parseStackConfig({ ...load("prod"), sshPrivateKey: KEY });
         expect(prod.identity).toMatchObject({ enabled: true, replicas: 2, hostname: "https://id.prod.example.com", node: { label: "swarm-etl.identity=true" } });
         expect(prod.workers.filter((w) => w.labels["swarm-etl.identity"] === "true").map((w) => w.name)).toEqual(["prod-wkr1", "prod-wkr2"]);

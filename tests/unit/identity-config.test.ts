@@ -18,7 +18,7 @@ function labelled(name: string, labels: Record<string, string>, overrides: Recor
 describe("the identity slice of the stack config", () => {
     test("defaults: on with postgres, one replica (lab, dev), 1536M on any node, the keycloak database and role, no hostname", () => {
         for (const profile of ["lab", "dev"]) {
-            expect(parseStackConfig(labConfig({ profile })).identity).toEqual({ enabled: true, replicas: 1, memory: "1536M", node: {}, database: "keycloak", role: "keycloak", users: [] });
+            expect(parseStackConfig(labConfig({ profile })).identity).toEqual({ enabled: true, replicas: 1, memory: "1536M", node: {}, database: "keycloak", role: "keycloak", users: [], clients: [] });
         }
         expect(identityConstraints(parseStackConfig(labConfig()).identity)).toBeUndefined();
     });
@@ -65,6 +65,33 @@ describe("the identity slice of the stack config", () => {
         ]);
         expect(() => parseStackConfig(labConfig({ profile: "prod", ...NO_BACKUP, identity: { hostname: "https://id.example.com" } }))).not.toThrow();
         expect(() => parseStackConfig(labConfig({ profile: "dev", identity: { hostname: "http://id.dev.example.com" } }))).not.toThrow();
+    });
+
+    test("clients of UIs that sign people in themselves: one per UI, its redirect URIs, the realm's roles; each problem under its key with the fix", () => {
+        const grafana = { clientId: "grafana", rootUrl: "https://grafana.example.com", redirectUris: ["/login/generic_oauth"], roles: ["platform-admin", "analyst", "viewer"] };
+        expect(parseStackConfig(labConfig({ identity: { clients: [grafana] } })).identity.clients).toEqual([grafana]);
+        expect(problems(labConfig({ identity: { clients: [grafana, { ...grafana, roles: ["analyst", "auditor"] }, { clientId: "edge", redirectUris: ["https://x.example.com/cb"] }] } }))).toEqual([
+            "swarm-etl:identity.clients[1].clientId: grafana is declared more than once; fix: keep one (one client per UI, with all its redirect URIs)",
+            'swarm-etl:identity.clients[1].roles[1]: "auditor" is not a role of the realm (platform-admin, data-engineer, analyst, viewer); fix: use one of those',
+            "swarm-etl:identity.clients[2].clientId: edge is the client the program makes for the edge; fix: choose another clientId, e.g. the UI's name",
+        ]);
+        expect(problems(labConfig({ identity: { clients: [{ clientId: "realm-management", redirectUris: ["https://x.example.com/*/cb", "grafana/cb"], roles: [] }] } }))).toEqual([
+            "swarm-etl:identity.clients[0].roles: [] is empty, so nobody could use the UI; fix: e.g. [platform-admin, analyst], or leave it out for all roles",
+        ]);
+        expect(problems(labConfig({ identity: { clients: [{ clientId: "realm-management", redirectUris: ["https://x.example.com/*/cb", "grafana/cb"] }] } }))).toEqual([
+            "swarm-etl:identity.clients[0].clientId: client realm-management is one Keycloak makes in every realm itself; fix: choose another clientId, e.g. the UI's name",
+            'swarm-etl:identity.clients[0].redirectUris[0]: "https://x.example.com/*/cb" has a * before its end; Keycloak allows one only as the last character; fix: e.g. https://airflow.example.com/oauth2/callback',
+            'swarm-etl:identity.clients[0].redirectUris[1]: "grafana/cb" is not an http(s) URL or a path; fix: e.g. https://airflow.example.com/oauth2/callback',
+        ]);
+    });
+
+    test("prod sends login codes over https only: a plain-HTTP redirect URI or root URL of a client is an error there, not in dev", () => {
+        const http = { clientId: "grafana", rootUrl: "http://grafana.example.com", redirectUris: ["http://grafana.example.com/login/generic_oauth", "/cb"] };
+        expect(problems(labConfig({ profile: "prod", ...NO_BACKUP, identity: { clients: [http] } }))).toEqual([
+            'swarm-etl:identity.clients[0].rootUrl: "http://grafana.example.com" is plain HTTP, and prod sends login codes only over TLS; fix: https://grafana.example.com',
+            'swarm-etl:identity.clients[0].redirectUris[0]: "http://grafana.example.com/login/generic_oauth" is plain HTTP, and prod sends login codes only over TLS; fix: https://grafana.example.com/login/generic_oauth',
+        ]);
+        expect(() => parseStackConfig(labConfig({ profile: "dev", identity: { clients: [http] } }))).not.toThrow();
     });
 
     test("a memory limit that is not a Swarm size", () => {

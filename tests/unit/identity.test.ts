@@ -35,6 +35,8 @@ describe("Keycloak's arguments and settings", () => {
         const two = keycloakEnv({ database, replicas: 2, hostname: "https://id.example.com" }, files);
         expect(two).toMatchObject({ KC_CACHE: "ispn", KC_CACHE_STACK: "jdbc-ping", KC_HOSTNAME: "https://id.example.com" });
         expect(two.KC_HOSTNAME_STRICT).toBeUndefined();
+        expect(two.KC_PROXY_TRUSTED_ADDRESSES).toBeUndefined();
+        expect(keycloakEnv({ database, trustedProxies: "10.0.9.0/24" }, files).KC_PROXY_TRUSTED_ADDRESSES).toBe("10.0.9.0/24");
     });
 });
 
@@ -63,6 +65,8 @@ describe("Keycloak under mocks", () => {
         expect(s.mounts).toBeUndefined();
         expect(s.healthcheck.test).toEqual(["CMD", "swarm-etl-keycloak", "health"]);
         expect(JSON.stringify(s.env)).not.toMatch(/password"|secret"/i);
+        // X-Forwarded-* only from the peers on Keycloak's own network (the edge's), as the swarm allocated it.
+        expect(s.env.KC_PROXY_TRUSTED_ADDRESSES).toBe("10.0.9.0/24");
     });
 
     test("the admin credential: a service account's generated secret, a secret output, given to Swarm as a secret's data", async () => {

@@ -241,10 +241,32 @@ describe("keycloak:Group", () => {
     });
 
     test("a role removed from the group in the console: read shows it, diff updates realmRoles", () => {
-        const read = groupOutputsFromLive(outs, { id: "g-1", name: "data-engineer", path: "/data-engineer" }, [{ name: "viewer" }]);
+        const read = groupOutputsFromLive(outs, { id: "g-1", name: "data-engineer", path: "/data-engineer" }, { realmMappings: [{ name: "viewer" }] });
         expect(read.realmRoles).toEqual(["viewer"]);
+        expect(read.clientRoles).toEqual({});
         expect(groupDiff(read, group)).toEqual({ changes: true, replaces: [], updates: ["realmRoles"] });
         expect(groupDiff(outs, group).changes).toBe(false);
+    });
+
+    test("client roles: a sorted set per clientId, empty lists dropped; a bad map is refused with the fix", () => {
+        const admins = normalizeGroup({ ...scoped, name: "platform-admin", realmRoles: ["platform-admin"], clientRoles: { "realm-management": ["realm-admin", "realm-admin"], "z-ui": [], account: ["view-profile"] } });
+        expect(admins.clientRoles).toEqual({ account: ["view-profile"], "realm-management": ["realm-admin"] });
+        expect(Object.keys(admins.clientRoles!)).toEqual(["account", "realm-management"]);
+        expect(groupCheckFailures(admins)).toEqual([]);
+        for (const bad of [["realm-admin"], { "realm-management": "realm-admin" }, { "": ["x"] }, { "realm-management": [""] }]) {
+            expect(reasons(groupCheckFailures({ ...admins, clientRoles: bad as never }))).toEqual([
+                `clientRoles must map clientIds to lists of role names, got ${JSON.stringify(bad)}; fix: e.g. {"realm-management": ["realm-admin"]}`,
+            ]);
+        }
+    });
+
+    test("a client role given to the group in the console (realm-admin to an analyst group): read shows it, diff updates clientRoles; a state from before clientRoles is no change", () => {
+        const live = { realmMappings: [{ name: "data-engineer" }, { name: "viewer" }], clientMappings: { "realm-management": { id: "c-1", client: "realm-management", mappings: [{ id: "r-1", name: "realm-admin" }] } } };
+        const read = groupOutputsFromLive(outs, { id: "g-1", name: "data-engineer", path: "/data-engineer" }, live);
+        expect(read.clientRoles).toEqual({ "realm-management": ["realm-admin"] });
+        expect(groupDiff(read, group)).toEqual({ changes: true, replaces: [], updates: ["clientRoles"] });
+        const { clientRoles: _none, ...before } = outs;
+        expect(groupDiff(before as GroupOutputs, group).changes).toBe(false);
     });
 });
 
@@ -396,7 +418,9 @@ describe("PlatformRealm", () => {
             );
             expect(one("identity-realm").inputs).toMatchObject({ realm: "platform", displayName: "Data platform", providerVersion: PROVIDER_VERSION });
             expect(one("identity-role-viewer").inputs).toMatchObject({ realm: "platform", name: "viewer", description: "Reads dashboards and job status" });
-            expect(one("identity-group-analyst").inputs).toMatchObject({ realm: "platform", name: "analyst", realmRoles: ["analyst"] });
+            expect(one("identity-group-analyst").inputs).toMatchObject({ realm: "platform", name: "analyst", realmRoles: ["analyst"], clientRoles: {} });
+            // The platform admins also administer the realm: its admin console, with every right in it.
+            expect(one("identity-group-platform-admin").inputs).toMatchObject({ realmRoles: ["platform-admin"], clientRoles: { "realm-management": ["realm-admin"] } });
             expect(one("identity-client-airflow").inputs).toMatchObject({ clientId: "airflow", rootUrl: "https://airflow.example.com", redirectUris: ["/oauth2/callback"], allowedRoles: ["platform-admin", "data-engineer"] });
             expect(one("identity-user-alice").inputs).toMatchObject({ username: "alice", email: "alice@example.com", groups: ["data-engineer"] });
         });

@@ -31,7 +31,7 @@ export function installMocks(): Registered[] {
                         Object.assign(state, { nodeId: `node-${args.inputs.connection.name}`, hostname: args.inputs.connection.name });
                         return { id: `node-${args.inputs.connection.name}`, state };
                     case "pulumi-nodejs:dynamic/swarm:Network":
-                        return { id: `net-${args.name}`, state: { ...state, networkId: `net-${args.name}` } };
+                        return { id: `net-${args.name}`, state: { ...state, networkId: `net-${args.name}`, liveSubnet: state.subnet ?? "10.0.9.0/24" } };
                     case "pulumi-nodejs:dynamic/swarm:Service":
                         return { id: `svc-${args.name}`, state: { ...state, serviceId: `svc-${args.name}` } };
                     default:

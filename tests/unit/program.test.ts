@@ -104,6 +104,7 @@ describe("index.ts with the lab profile", () => {
             mounts: [{ type: "volume", source: "pg-wkr1-data", target: "/var/lib/postgresql/data" }],
         });
         expect(member.constraints).toContain("node.labels.swarm-etl.postgres==true");
+        expect(member.resources).toEqual({ limits: { cpus: 1, memory: "1G" } });
         expect((registered.find((r) => r.name === "pg-wkr1-data")!.inputs.connection as { name: string }).name).toBe("wkr1");
         for (const s of registered.filter((r) => r.type.endsWith(":Secret") && r.name.startsWith("pg-"))) {
             // Passwords, and the backup repository's TLS identity (for every host that speaks to it).

@@ -10,6 +10,9 @@ import { EDGE_PORT, hostUrl } from "./render";
 /** The lab's domain: names the machine resolves for its browser only (no DNS needed). */
 export const LAB_DOMAIN = "lab.swarm-etl.test";
 
+/** The realm client the edge signs people in with (made by the program with the edge). */
+export const EDGE_CLIENT_ID = "edge";
+
 /** The UIs the platform has, what deploys each, and who may use it unless `edge.uis` says otherwise. */
 export const EDGE_UIS = {
     id: { what: "Keycloak's admin console", needs: "identity", roles: ["platform-admin"] },

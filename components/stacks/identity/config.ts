@@ -9,6 +9,8 @@ import { CLUSTER_NAME } from "../postgres/config";
 import { parseLabel } from "../spark/config";
 import { KEYCLOAK_IMAGE, keycloakArgsProblems } from "./keycloak";
 import { DEFAULT_ROLES } from "./realm";
+import { clientCheckFailures } from "../../../providers/keycloak/clientCheck";
+import { PROVIDER_VERSION, UNKNOWN } from "../../../providers/keycloak/common";
 
 export const DEFAULT_IDENTITY = { database: "keycloak", role: "keycloak", memory: "1536M" } as const;
 /** The label the docs suggest for Keycloak's nodes (none is needed: unset, any active node runs it). */
@@ -50,6 +52,23 @@ export const identityConfigSchema = z.strictObject({
             }),
         )
         .default([]),
+    /** OIDC clients of UIs that sign people in themselves (the edge's own client is made with the edge): one per UI, its redirect URIs (prod: https), the roles whose people it is for. @default - none */
+    clients: z
+        .array(
+            z.strictObject({
+                clientId: z.string(),
+                /** @default - the clientId */
+                name: z.string().optional(),
+                /** The UI's public URL; relative redirect URIs are relative to it. @default - none */
+                rootUrl: z.string().optional(),
+                redirectUris: z.array(z.string()).min(1, { message: "is empty; fix: the UI's callback URL(s), e.g. [https://grafana.example.com/login/generic_oauth]" }),
+                /** @default - none */
+                postLogoutRedirectUris: z.array(z.string()).optional(),
+                /** The realm roles whose people may use it: its tokens' roles claim carries only these. @default - all roles */
+                roles: z.array(z.string()).min(1, { message: "is empty, so nobody could use the UI; fix: e.g. [platform-admin, analyst], or leave it out for all roles" }).optional(),
+            }),
+        )
+        .default([]),
 });
 
 export type IdentityConfig = z.output<typeof identityConfigSchema>;
@@ -80,7 +99,15 @@ interface PostgresView {
 }
 
 /** Every problem of the slice that needs the rest of the config, as `[path under identity, message]`. */
-export function identityStackProblems(identity: ResolvedIdentityConfig, pg: PostgresView, nodes: readonly NodeView[], images: Record<string, string>, profile: string): [(string | number)[], string][] {
+export function identityStackProblems(
+    identity: ResolvedIdentityConfig,
+    pg: PostgresView,
+    nodes: readonly NodeView[],
+    images: Record<string, string>,
+    profile: string,
+    /** Clients the program makes itself (the edge's, when it is on). */
+    reservedClients: readonly string[] = [],
+): [(string | number)[], string][] {
     if (!identity.enabled) return [];
     const out: [(string | number)[], string][] = [];
     if (!pg.enabled) out.push([["enabled"], "Keycloak keeps its realms and sessions in PostgreSQL, but postgres.enabled is false; fix: enable postgres, or set identity.enabled false"]);
@@ -123,8 +150,57 @@ export function identityStackProblems(identity: ResolvedIdentityConfig, pg: Post
         });
         if (identity.users.findIndex((x) => x.username === u.username) !== i) out.push([["users", i, "username"], `${u.username} is declared more than once; fix: keep one`]);
     });
+    identity.clients.forEach((c, i) => out.push(...clientProblems(c, i, identity.clients, groups, reservedClients, profile)));
     const ref = images[KEYCLOAK_IMAGE];
     if (!ref) out.push([["images", KEYCLOAK_IMAGE], `is not set, and identity is enabled; fix: run \`images/build.sh --registry <registry> --via <manager> --stack <stack>\` (the lab: \`images/build.sh --lab\`), which records it`]);
     else if (profile !== "lab" && !/@sha256:[0-9a-f]{64}$/.test(ref)) out.push([["images", KEYCLOAK_IMAGE], `${JSON.stringify(ref)} is not pinned by digest; fix: use the reference images/build.sh recorded (<registry>/<repo>@sha256:…)`]);
     return out;
 }
+
+type ClientConfig = IdentityConfig["clients"][number];
+
+/** One of identity.clients against the Client resource's own check, the others, the realm's roles and prod's https rule. */
+function clientProblems(c: ClientConfig, i: number, all: readonly ClientConfig[], roles: readonly string[], reserved: readonly string[], profile: string): [(string | number)[], string][] {
+    const out: [(string | number)[], string][] = [];
+    const at = (...p: (string | number)[]) => ["clients", i, ...p];
+    if (reserved.includes(c.clientId)) out.push([at("clientId"), `${c.clientId} is the client the program makes for the edge; fix: choose another clientId, e.g. the UI's name`]);
+    else if (all.findIndex((x) => x.clientId === c.clientId) !== i) out.push([at("clientId"), `${c.clientId} is declared more than once; fix: keep one (one client per UI, with all its redirect URIs)`]);
+    const failures = clientCheckFailures({
+        admin: UNKNOWN as never,
+        providerVersion: PROVIDER_VERSION,
+        realm: "platform",
+        clientId: c.clientId,
+        enabled: true,
+        rootUrl: c.rootUrl,
+        redirectUris: c.redirectUris,
+        webOrigins: ["+"],
+        postLogoutRedirectUris: c.postLogoutRedirectUris ?? [],
+        directAccessGrants: false,
+        pkce: true,
+        allowedRoles: c.roles,
+        rolesClaim: "roles",
+        confidential: true,
+        standardFlow: true,
+    });
+    for (const f of failures) {
+        // "redirectUris: \"x\" is …" → identity.clients[i].redirectUris[j]: "x" is …; a field's own name leads some reasons.
+        const prop = f.property as keyof ClientConfig | "allowedRoles";
+        const reason = f.reason.startsWith(`${prop}: `) ? f.reason.slice(prop.length + 2) : f.reason.replace(new RegExp(`^${prop} `), "");
+        const list = prop === "redirectUris" ? c.redirectUris : prop === "postLogoutRedirectUris" ? c.postLogoutRedirectUris ?? [] : undefined;
+        const j = list ? list.findIndex((u) => reason.includes(JSON.stringify(u))) : -1;
+        out.push([j >= 0 ? at(prop, j) : at(prop === "allowedRoles" ? "roles" : prop), reason]);
+    }
+    (c.roles ?? []).forEach((r, j) => {
+        if (!roles.includes(r)) out.push([at("roles", j), `${JSON.stringify(r)} is not a role of the realm (${roles.join(", ")}); fix: use one of those`]);
+    });
+    if (profile === "prod") {
+        const rootHttps = c.rootUrl === undefined || c.rootUrl.startsWith("https://");
+        if (!rootHttps) out.push([at("rootUrl"), `${JSON.stringify(c.rootUrl)} is plain HTTP, and prod sends login codes only over TLS; fix: ${c.rootUrl!.replace(/^http:/, "https:")}`]);
+        c.redirectUris.forEach((u, j) => {
+            if (u.startsWith("http:")) out.push([at("redirectUris", j), `${JSON.stringify(u)} is plain HTTP, and prod sends login codes only over TLS; fix: ${u.replace(/^http:/, "https:")}`]);
+        });
+    }
+    return out;
+}
+
+

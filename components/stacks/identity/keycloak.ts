@@ -78,7 +78,13 @@ export function keycloakArgsProblems(a: Pick<KeycloakArgs, "replicas" | "hostnam
 export const DB_URL_PROPERTIES = "socketTimeout=30&connectTimeout=5&tcpKeepAlive=true";
 
 /** Keycloak's settings: all of them, and none of its secrets (those are files, `*_FILE`). */
-export function keycloakEnv(a: Pick<KeycloakArgs, "database" | "replicas" | "hostname">, files: { db: string; admin: string }): Record<string, string> {
+export function keycloakEnv(
+    a: Pick<KeycloakArgs, "database" | "replicas" | "hostname"> & {
+        /** The subnet whose peers' X-Forwarded-* headers count (the edge's network); unknown (a state from before it was read): every peer's. */
+        trustedProxies?: string;
+    },
+    files: { db: string; admin: string },
+): Record<string, string> {
     const [host, port] = a.database.endpoint.split(":");
     const clustered = (a.replicas ?? 1) > 1;
     return {
@@ -99,6 +105,7 @@ export function keycloakEnv(a: Pick<KeycloakArgs, "database" | "replicas" | "hos
         KC_HTTP_ENABLED: "true",
         KC_HTTP_PORT: String(KEYCLOAK_HTTP_PORT),
         KC_PROXY_HEADERS: "xforwarded",
+        ...(a.trustedProxies ? { KC_PROXY_TRUSTED_ADDRESSES: a.trustedProxies } : {}),
         // Behind the edge: the public URL for people, the internal one still answered for the
         // edge's token exchange and the realm-as-code resources (backchannel).
         ...(a.hostname ? { KC_HOSTNAME: a.hostname, KC_HOSTNAME_BACKCHANNEL_DYNAMIC: "true" } : { KC_HOSTNAME_STRICT: "false" }),
@@ -154,7 +161,8 @@ export class Keycloak extends pulumi.ComponentResource {
                 name,
                 image: args.image,
                 replicas,
-                env: keycloakEnv(args, files),
+                // Forwarded headers only from the edge's network: a peer elsewhere cannot pose as the edge.
+                env: this.network.liveSubnet.apply((subnet) => keycloakEnv({ ...args, trustedProxies: subnet }, files)),
                 networks: [this.network.networkId, args.database.networkId],
                 endpointMode: args.endpointMode ?? "vip",
                 constraints: args.constraints,

@@ -24,6 +24,8 @@ export interface RealmGroupSpec {
     readonly name: string;
     /** Realm roles its members get (among `roles`). */
     readonly roles: readonly string[];
+    /** Client roles its members get, by clientId, e.g. REALM_ADMIN. @default - none */
+    readonly clientRoles?: Readonly<Record<string, readonly string[]>>;
     /** @default - none */
     readonly description?: string;
 }
@@ -105,17 +107,26 @@ export interface PlatformRealmArgs {
     readonly users?: readonly RealmUserSpec[];
 }
 
+const clientRolesOf = (g: RealmGroupSpec): Record<string, string[]> => Object.fromEntries(Object.entries(g.clientRoles ?? {}).map(([k, v]) => [k, [...v]]));
+
 export const DEFAULT_REALM = "platform";
 
+/** The role that runs the platform; its group also administers the realm. */
+export const ADMIN_ROLE = "platform-admin";
+
 export const DEFAULT_ROLES: readonly RealmRoleSpec[] = [
-    { name: "platform-admin", description: "Runs the platform: every UI, every setting" },
+    { name: ADMIN_ROLE, description: "Runs the platform: every UI, every setting, the realm's admin console" },
     { name: "data-engineer", description: "Builds and runs the pipelines: the scheduler, Spark, the warehouse's schemas" },
     { name: "analyst", description: "Queries the warehouse and builds dashboards" },
     { name: "viewer", description: "Reads dashboards and job status" },
 ];
 
-/** One group per role, of the same name, carrying it. */
-export const defaultGroups = (roles: readonly RealmRoleSpec[]): RealmGroupSpec[] => roles.map((r) => ({ name: r.name, roles: [r.name] }));
+/** Client roles that open the realm's own admin console (/admin/<realm>/console/) with every right in it. */
+export const REALM_ADMIN: Readonly<Record<string, readonly string[]>> = { "realm-management": ["realm-admin"] };
+
+/** One group per role, of the same name, carrying it; the platform-admin group also carries REALM_ADMIN. */
+export const defaultGroups = (roles: readonly RealmRoleSpec[]): RealmGroupSpec[] =>
+    roles.map((r) => ({ name: r.name, roles: [r.name], ...(r.name === ADMIN_ROLE ? { clientRoles: REALM_ADMIN } : {}) }));
 
 /** The args with their defaults (roles, groups, realm name). */
 export function resolveRealmArgs(a: PlatformRealmArgs): Required<Omit<PlatformRealmArgs, "settings">> & { settings: RealmSettings } {
@@ -178,7 +189,7 @@ export class PlatformRealm extends pulumi.ComponentResource {
         const rolesOf = (names: readonly string[]) => names.map((n) => this.roles[n]);
 
         this.groups = Object.fromEntries(
-            a.groups.map((g) => [g.name, new Group(`${name}-group-${g.name}`, { admin, realm, name: g.name, description: g.description, realmRoles: [...g.roles] }, { parent: this, dependsOn: rolesOf(g.roles) })]),
+            a.groups.map((g) => [g.name, new Group(`${name}-group-${g.name}`, { admin, realm, name: g.name, description: g.description, realmRoles: [...g.roles], clientRoles: clientRolesOf(g) }, { parent: this, dependsOn: rolesOf(g.roles) })]),
         );
 
         this.clients = Object.fromEntries(
