@@ -62,11 +62,10 @@ export function normalizeClientRoles(cr: Record<string, readonly string[]> | und
 /** The inputs with the role lists sorted and without duplicates (Keycloak keeps sets). */
 export function normalizeGroup(news: GroupInputs): GroupInputs {
     const realmRoles = isUnknown(news.realmRoles) ? news.realmRoles : sortedSet(news.realmRoles);
+    // Only a well-formed map is normalized: anything else reaches the check as it came.
     const cr = news.clientRoles as unknown;
-    const clientRoles = isUnknown(cr) || (cr !== undefined && (typeof cr !== "object" || cr === null || Array.isArray(cr)))
-        ? news.clientRoles
-        : Object.values(cr ?? {}).some(isUnknown) ? news.clientRoles : normalizeClientRoles(news.clientRoles);
-    return { ...news, realmRoles, clientRoles };
+    const wellFormed = cr === undefined || (typeof cr === "object" && cr !== null && !Array.isArray(cr) && !isUnknown(cr) && Object.values(cr).every((v) => Array.isArray(v)));
+    return { ...news, realmRoles, clientRoles: wellFormed ? normalizeClientRoles(news.clientRoles) : news.clientRoles };
 }
 
 /** The Admin REST API's view of a group. */

@@ -14,10 +14,11 @@ import * as path from "path";
 import { randomBytes } from "crypto";
 import { Stack } from "@pulumi/pulumi/automation";
 import { chromium, Browser } from "playwright-core";
-import { KEYCLOAK_MANAGEMENT_PORT } from "../../components/stacks/identity/keycloak";
+import { ADMIN_CLIENT_ID, KEYCLOAK_MANAGEMENT_PORT } from "../../components/stacks/identity/keycloak";
+import { adminClient, forgetAdminClients } from "../../providers/keycloak/admin";
 import { AUTH_HOST, hostUrl } from "../../components/stacks/edge/render";
-import { ensureSwarm, inlineStack, log } from "./harness";
-import { labConfig, REPO } from "./labConfig";
+import { ensureSwarm, inlineStack, log, managerConnection, nodeConnections } from "./harness";
+import { labConfig, privateKey, REPO } from "./labConfig";
 import { nodeShell, until } from "./nodeShell";
 import { ALLOWED, browserSignIn, DOMAIN, edgeCookie, edgeRequest, identityProgram, makeUsers, passwordGrant, PORT, UIS, url } from "./identity/stack";
 
@@ -54,6 +55,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+    forgetAdminClients();
     await browser?.close().catch(() => undefined);
     if (figures.length) console.log(`Identity and the edge:\n  ${figures.join("\n  ")}`);
     if (process.env.SWARM_ETL_KEEP_IDT !== "1") await stack?.destroy({ onOutput: log("idt-destroy") });
@@ -171,6 +173,31 @@ describe("identity and the edge on the lab", () => {
         figures.push(`the platform realm's admin console listed its users ${((Date.now() - t0) / 1000).toFixed(1)} s after it was opened`);
         await context.close();
     }, 300_000);
+
+    test("drift in the lab's realm: realm-admin taken from the platform admins and the edge's redirect URI changed in the console; refresh sees both, up puts them back", async () => {
+        // The Admin REST API as the program reaches it: through the SSH transport to Keycloak's task.
+        const kc = await adminClient({ url: `http://${KC}:8080`, clientId: ADMIN_CLIENT_ID, clientSecret: (await outputs()).adminSecret, tunnel: { connection: managerConnection(), privateKey: privateKey(cfg), nodeConnections: nodeConnections() } });
+        const realm = "platform";
+        const admins = (await kc.groups.find({ realm, search: "platform-admin", exact: true })).find((g) => g.name === "platform-admin")!;
+        const rm = (await kc.clients.find({ realm, clientId: "realm-management" }))[0];
+        const ra = await kc.clients.findRole({ realm, id: rm.id!, roleName: "realm-admin" });
+        const edgeClient = (await kc.clients.find({ realm, clientId: "edge" }))[0];
+        const clientRolesOf = async () => Object.keys((await kc.groups.listRoleMappings({ realm, id: admins.id! })).clientMappings ?? {});
+        expect(await clientRolesOf()).toEqual(["realm-management"]);
+        await kc.groups.delClientRoleMappings({ realm, id: admins.id!, clientUniqueId: rm.id!, roles: [{ id: ra!.id!, name: ra!.name! }] });
+        await kc.clients.update({ realm, id: edgeClient.id! }, { ...edgeClient, redirectUris: ["https://evil.example.com/oauth2/callback"] });
+
+        const t0 = Date.now();
+        const refresh = await stack.refresh({ onOutput: log("idt-refresh-drift") });
+        const refreshSeconds = (Date.now() - t0) / 1000;
+        expect(refresh.summary.resourceChanges).toMatchObject({ update: 2 });
+        const t1 = Date.now();
+        const up = await stack.up({ onOutput: log("idt-up-repair") });
+        expect(up.summary.resourceChanges).toMatchObject({ update: 2 });
+        expect(await clientRolesOf()).toEqual(["realm-management"]);
+        expect((await kc.clients.findOne({ realm, id: edgeClient.id! }))?.redirectUris).toEqual(edgeClient.redirectUris);
+        figures.push(`drift (a client role, a redirect URI): refresh saw both in ${refreshSeconds.toFixed(1)} s, up repaired them in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    }, 600_000);
 
     test("signing out ends the session: the browser is sent to the login again, and its old cookie stops working", async () => {
         const user = USERS[0];
