@@ -111,6 +111,7 @@ const postgres = cfg.postgres.enabled
               roles: cfg.postgres.roles,
               primary: cfg.postgres.primary,
               failover: cfg.postgres.failover,
+              resources: cfg.postgres.resources,
               routerReplicas: cfg.postgres.routerReplicas,
               endpointMode: cfg.endpointMode,
               encrypted: cfg.encryptOverlays,

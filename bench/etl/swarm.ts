@@ -39,6 +39,9 @@ const localJson = arg("local-json");
 const image10x = arg("image-10x");
 const sources = arg("sources"); // <dir>/source-<scale>x/*.csv, the same bytes the images landed
 const scales = (process.argv.includes("--scales") ? arg("scales") : "1,10").split(",").map(Number);
+/** Each PostgreSQL member's CPUs (postgres.resources.cpus); the lab's nodes have 2. */
+const MEMBER_CPUS = process.argv.includes("--member-cpus") ? Number(arg("member-cpus")) : 2;
+const MEMBER_MEMORY = "2G";
 
 const cfg = labConfig();
 const sh = nodeShell(cfg);
@@ -57,6 +60,7 @@ async function program() {
         members: WORKER_NODES,
         dcs: ["mgr1", "mgr2", "mgr3"],
         synchronous: true,
+        resources: { cpus: MEMBER_CPUS, memory: MEMBER_MEMORY },
         databases: DEFAULT_DATABASES,
         roles: DEFAULT_ROLES,
         endpointMode: "dnsrr",
@@ -196,7 +200,7 @@ interface Raw { seconds: number; rows: number; runs: number[] }
 
 function report(runs: Run[], raw: Record<number, Raw>, local: any, startedAt: string): string {
     const L: string[] = [];
-    const versions = `Spark 4.3 standalone (the platform's image), PostgreSQL 15 with Patroni (2 members, synchronous replication), through the kernel-forwarding router`;
+    const versions = `Spark 4.3 standalone (the platform's image), PostgreSQL 15 with Patroni (2 members of ${MEMBER_CPUS} CPU${MEMBER_CPUS === 1 ? "" : "s"} and ${MEMBER_MEMORY}, synchronous replication), through the kernel-forwarding router`;
     L.push("# ETL bench on the swarm: the Spark cluster against `local[2]` and the SQL baseline", "");
     L.push(`Measured ${startedAt} by \`bash bench/etl/swarm.sh\` on the lab (this machine: ${require("os").cpus().length} cores shared by every lab node; ${versions}).`);
     L.push(`Cluster runs: master on ${MASTER_NODE}, workers of 1 core and ${WORKER_MEMORY} on ${WORKER_NODES.join("/")}, driver ${DRIVER_MEMORY} (the job's task on the master's node), executors ${EXECUTOR_MEMORY}. Local runs: bench.py in the same run, \`${local.master}\`, driver ${local.driver_memory}, its own PostgreSQL 15 on this machine (one server, wal_level minimal). One run of each job; raw \`\\copy\` the median of ${Object.values(raw)[0]?.runs.length ?? 0}.`, "");

@@ -4,7 +4,9 @@
 // an unreachable registry or a digest that does not match fails the check, naming the image, the
 // node and the daemon's error, so `pulumi up` stops before it changes a service. A check may also
 // ask for memory: the node's total (the daemon's MemTotal) must hold what the services placed
-// there reserve (a Spark worker's memory), else it fails the same way.
+// there reserve (a Spark worker's memory), and for CPUs: a service limited to more CPUs than the
+// node has (the daemon's NCPU) never starts there (the daemon refuses the container); either
+// fails the same way.
 import * as pulumi from "@pulumi/pulumi";
 import { withSession } from "../ssh/connection";
 import { changedKeys, ConnectionInputs, daemonMessage, knownProps, plain, PROVIDER_VERSION, toTarget } from "./common";
@@ -14,6 +16,8 @@ export interface ImageCheckInputs extends ConnectionInputs {
     images: string[];
     /** Memory the node must have: bytes, and what needs it (for the message), e.g. `spark.workers.memory 2g (+ 1g for the daemon and Python)`. */
     memory?: { bytes: number; what: string; fix: string };
+    /** CPUs the node must have: the limit of a service placed there, and what it is (for the message). */
+    cpus?: { count: number; what: string; fix: string };
     providerVersion: string;
 }
 
@@ -37,6 +41,11 @@ export function memoryCheckMessage(node: string, total: number, m: { bytes: numb
     return `${node} has ${gib(total)} of memory, less than the ${gib(m.bytes)} that ${m.what} needs; fix: ${m.fix}; no service was changed`;
 }
 
+/** The message when a node has fewer CPUs than a service placed there is limited to. */
+export function cpuCheckMessage(node: string, have: number, c: { count: number; what: string; fix: string }): string {
+    return `${node} has ${have} CPU${have === 1 ? "" : "s"}, fewer than the ${c.count} that ${c.what} is limited to (Docker refuses a container limited to more CPUs than its node has); fix: ${c.fix}; no service was changed`;
+}
+
 async function check(p: ImageCheckInputs): Promise<ImageCheckOutputs> {
     const node = p.connection.name;
     return withSession({ ...toTarget(p), alternates: undefined }, async (s) => {
@@ -56,9 +65,12 @@ async function check(p: ImageCheckInputs): Promise<ImageCheckOutputs> {
         );
         const failures = results.filter((r): r is { image: string; why: string } => "why" in r);
         if (failures.length) throw new Error(imageCheckMessage(node, failures));
-        if (p.memory) {
-            const total = Number((await docker.info()).MemTotal ?? 0);
-            if (total < p.memory.bytes) throw new Error(memoryCheckMessage(node, total, p.memory));
+        if (p.memory || p.cpus) {
+            const info = await docker.info();
+            const total = Number(info.MemTotal ?? 0);
+            if (p.memory && total < p.memory.bytes) throw new Error(memoryCheckMessage(node, total, p.memory));
+            const ncpu = Number(info.NCPU ?? 0);
+            if (p.cpus && ncpu < p.cpus.count) throw new Error(cpuCheckMessage(node, ncpu, p.cpus));
         }
         return { ...p, digests: Object.fromEntries(results.map((r) => [r.image, (r as { digest: string }).digest])) };
     });
@@ -72,7 +84,7 @@ const provider: pulumi.dynamic.ResourceProvider<ImageCheckInputs, ImageCheckOutp
         return { id, props: plain(knownProps(maybeProps, "swarm:ImageCheck")) };
     },
     async diff(_id, olds, news) {
-        return { changes: changedKeys(olds, news, ["images", "memory", "connection", "providerVersion"]).length > 0 };
+        return { changes: changedKeys(olds, news, ["images", "memory", "cpus", "connection", "providerVersion"]).length > 0 };
     },
     async update(_id, _olds, news) {
         return { outs: plain(await check(news)) };
@@ -85,6 +97,7 @@ export interface ImageCheckArgs {
     privateKey: pulumi.Input<string>;
     images: pulumi.Input<pulumi.Input<string>[]>;
     memory?: ImageCheckInputs["memory"];
+    cpus?: ImageCheckInputs["cpus"];
 }
 
 /** Checks, on one node, that every image it may run can be pulled there. */

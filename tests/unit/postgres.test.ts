@@ -9,7 +9,8 @@ import { planPostgres, PostgresCluster, PostgresClusterArgs } from "../../compon
 import { dcsEnv, patroniConfig, PostgresPlan, reconcileSpec, routerSpec } from "../../components/stacks/postgres/render";
 import { memberConf, repositoryConf, restoreBootstrap, s3CredentialsConf, s3Options } from "../../components/stacks/postgres/backup";
 import { PgBackupRepository, repositoryProblems } from "../../components/stacks/postgres/backupRepository";
-import { HOST_KEY, installMocks, LAB_IMAGES, labConfig, configProblems } from "./mocks";
+import { HOST_KEY, installMocks, LAB_IMAGES, labConfig, configProblems, Registered, valueOf } from "./mocks";
+import * as pulumi from "@pulumi/pulumi";
 
 const problems = configProblems;
 
@@ -34,6 +35,7 @@ describe("the postgres slice of the stack config", () => {
                 { name: "analyst", grants: [{ database: "warehouse", privileges: "read", schemas: ["flights"] }] },
             ],
             failover: { ttl: 10, loopWait: 2, retryTimeout: 4 },
+            resources: { cpus: 1, memory: "1G" },
             routerReplicas: 2,
             backup: { enabled: true, keepRuns: 3, retention: { full: 2, diff: 6 }, schedules: { full: "0 1 * * 0", diff: "0 1 * * 1-6" } },
         });
@@ -135,6 +137,24 @@ describe("the postgres slice of the stack config", () => {
             `swarm-etl:postgres.parameters.shared_buffers: shared_buffers: "lots" is not a size such as 256MB (B, kB, MB, GB, TB) or a number of the parameter's unit; fix: write a size such as 256MB (B, kB, MB, GB, TB) or a number of the parameter's unit`,
             "swarm-etl:postgres.parameters.max_connections: max_connections: 5 is not a whole number from 10 to 10000; fix: write a whole number from 10 to 10000",
         ]);
+    });
+
+    test("member resources: CPUs and memory that are not, and shared_buffers past half of the memory", () => {
+        expect(problems(withPostgres({ resources: { cpus: 0 } }))).toEqual(["swarm-etl:postgres.resources.cpus: 0 must be more than 0; fix: use a number above 0"]);
+        expect(problems(withPostgres({ resources: { memory: "lots" } }))).toEqual([
+            'swarm-etl:postgres.resources.memory: "lots" is not a size; fix: a number with a unit, e.g. "4G" or "512M"',
+        ]);
+        expect(problems(withPostgres({ resources: { memory: "128M" } }))).toEqual([
+            'swarm-etl:postgres.resources.memory: "128M" is less than the 256M a member needs (PostgreSQL, Patroni and pgBackRest\'s server share it); fix: 256M or more, e.g. "1G"',
+        ]);
+        // The default member (1G) with prod's old shared_buffers: refused, with both ways out.
+        expect(problems(withPostgres({ parameters: { shared_buffers: "1GB" } }))).toEqual([
+            'swarm-etl:postgres.parameters.shared_buffers: "1GB" is more than half of each member\'s memory (postgres.resources.memory 1G): the connections\' own memory would not fit beside it and the kernel would kill the member under load; fix: lower shared_buffers to at most 512MB (a quarter, 256MB, is usual), or raise postgres.resources.memory to at least 2G',
+        ]);
+        // A bare number counts 8kB pages, as PostgreSQL reads it: 65536 pages = 512MB, half of 1G, is fine; one more is not.
+        expect(() => parseStackConfig(withPostgres({ parameters: { shared_buffers: 65536 } }))).not.toThrow();
+        expect(problems(withPostgres({ parameters: { shared_buffers: 65537 } }))[0]).toMatch(/^swarm-etl:postgres\.parameters\.shared_buffers: 65537 is more than half/);
+        expect(parseStackConfig(withPostgres({ resources: { cpus: 2.5, memory: "4G" }, parameters: { shared_buffers: "1GB" } })).postgres.resources).toEqual({ cpus: 2.5, memory: "4G" });
     });
 
     test("a database name that is not an identifier", () => {
@@ -281,6 +301,31 @@ describe("the component's arguments", () => {
             primary: undefined,
         });
         expect(planPostgres("pg", { ...ARGS, members: ["wkr1"] }).synchronous).toBe(false);
+    });
+});
+
+describe("the component under mocks", () => {
+    let registered: Registered[];
+    beforeAll(async () => {
+        registered = installMocks();
+        const pg = new PostgresCluster("pg", { ...ARGS, resources: { cpus: 2, memory: "4G" } });
+        await valueOf(pulumi.output(pg.router.urn));
+        for (let i = 0; i < 200 && !registered.some((r) => r.name === "pg-wkr2"); i++) await new Promise((r) => setTimeout(r, 10));
+    });
+
+    test("the members get postgres.resources as their limits, and their nodes are checked for them; other nodes only for the images", () => {
+        const member = registered.find((r) => r.type === "pulumi-nodejs:dynamic/swarm:Service" && r.name === "pg-wkr1")!.inputs as Record<string, any>;
+        expect(member.resources).toEqual({ limits: { cpus: 2, memory: "4G" } });
+        const checks = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/swarm:ImageCheck");
+        const needs = (c: Registered) => [c.name, (c.inputs.memory as { bytes: number } | undefined)?.bytes, (c.inputs.cpus as { count: number } | undefined)?.count];
+        expect(checks.map(needs).sort()).toEqual([
+            ["pg-mgr1-images", undefined, undefined],
+            ["pg-mgr2-images", undefined, undefined],
+            ["pg-mgr3-images", undefined, undefined],
+            ["pg-wkr1-images", 4 * 1024 ** 3, 2],
+            ["pg-wkr2-images", 4 * 1024 ** 3, 2],
+        ]);
+        expect((checks.find((c) => c.name === "pg-wkr2-images")!.inputs.cpus as { what: string }).what).toBe("a PostgreSQL member (postgres.resources.cpus 2)");
     });
 });
 

@@ -6,7 +6,7 @@ import { resolveSparkNodes } from "../../components/stacks/spark/config";
 import { SparkCluster } from "../../components/stacks/spark/sparkCluster";
 import { etlEnv, FlightsEtl } from "../../components/stacks/etl/flightsEtl";
 import { scheduledJobLabels, scheduleProblem, timeZoneProblem } from "../../components/stacks/scheduler/labels";
-import { memoryCheckMessage } from "../../providers/swarm/imageCheck";
+import { cpuCheckMessage, memoryCheckMessage } from "../../providers/swarm/imageCheck";
 import { HOST_KEY, installMocks, LAB_IMAGES, labConfig, Registered, valueOf, configProblems } from "./mocks";
 
 const problems = configProblems;
@@ -90,6 +90,9 @@ describe("the scheduler's schedule", () => {
     test("the memory check's message names the node, both sizes and the fix", () => {
         expect(memoryCheckMessage("wkr1", 8 * 1024 ** 3, { bytes: 65 * 1024 ** 3, what: "a Spark worker", fix: "lower spark.workers.memory" })).toBe(
             "wkr1 has 8.0 GiB of memory, less than the 65.0 GiB that a Spark worker needs; fix: lower spark.workers.memory; no service was changed",
+        );
+        expect(cpuCheckMessage("wkr2", 2, { count: 4, what: "a PostgreSQL member (postgres.resources.cpus 4)", fix: "lower postgres.resources" })).toBe(
+            "wkr2 has 2 CPUs, fewer than the 4 that a PostgreSQL member (postgres.resources.cpus 4) is limited to (Docker refuses a container limited to more CPUs than its node has); fix: lower postgres.resources; no service was changed",
         );
     });
 });

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { SCHEDULER_IMAGE } from "../scheduler/labels";
 import { cronProblem, DEFAULT_RETENTION, DEFAULT_SCHEDULES, restoreProblems, s3Problems } from "./backup";
 import { DatabaseSpec, DEFAULT_FAILOVER } from "./render";
-import { postgresProblems } from "./validate";
+import { DEFAULT_MEMBER_RESOURCES, postgresProblems } from "./validate";
 
 /** The label a node needs to run a member / an etcd member. */
 export const MEMBER_LABEL = "swarm-etl.postgres";
@@ -67,6 +67,16 @@ export const postgresConfigSchema = z.strictObject({
     failover: z
         .strictObject({ ttl: z.number().int().min(5).max(300), loopWait: z.number().int().min(1).max(60), retryTimeout: z.number().int().min(1).max(120) })
         .default(DEFAULT_FAILOVER),
+    /**
+     * What each member's container may use: CPUs and memory (its service's limits; every member's
+     * node must have them). shared_buffers may take at most half of the memory. @default - 1 CPU, 1G
+     */
+    resources: z
+        .strictObject({
+            cpus: z.number().positive().max(1024).default(DEFAULT_MEMBER_RESOURCES.cpus),
+            memory: z.string().default(DEFAULT_MEMBER_RESOURCES.memory),
+        })
+        .default(DEFAULT_MEMBER_RESOURCES),
     /** Router tasks. @default - 2 */
     routerReplicas: z.number().int().min(1).max(9).default(2),
     /** WAL archiving and scheduled backups (pgBackRest), to a repository on a node without a member. */

@@ -62,6 +62,19 @@ export const PARAMETERS: Readonly<Record<string, ParamType>> = {
     "auto_explain.log_min_duration": duration,
 };
 
+const SIZE_UNITS: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+/**
+ * A size parameter's value in bytes, as PostgreSQL reads it: a bare number counts the parameter's
+ * own unit (`unitBytes`: 8192 for shared_buffers' pages). Undefined when it is not a size.
+ */
+export function parameterBytes(value: ParameterValue, unitBytes: number): number | undefined {
+    if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? value * unitBytes : undefined;
+    if (typeof value !== "string") return undefined;
+    const m = /^(\d+)\s*(B|kB|MB|GB|TB)?$/.exec(value);
+    return m ? Number(m[1]) * (m[2] ? SIZE_UNITS[m[2]] : unitBytes) : undefined;
+}
+
 /** The problem with one parameter, or undefined when it is allowed and well typed. */
 export function parameterProblem(name: string, value: unknown): string | undefined {
     const type = PARAMETERS[name];

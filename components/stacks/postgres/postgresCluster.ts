@@ -32,7 +32,7 @@ import {
     routerSpec,
     systemSecrets,
 } from "./render";
-import { validatePostgresArgs } from "./validate";
+import { DEFAULT_MEMBER_RESOURCES, memberMemoryBytes, MemberResources, validatePostgresArgs } from "./validate";
 
 export interface PostgresImages {
     /** PostgreSQL + Patroni + pgBackRest (components/stacks/postgres/images/postgres). */
@@ -71,6 +71,8 @@ export interface PostgresClusterArgs {
     readonly primary?: string;
     /** Failover timing. @default - ttl 10 s, loop 2 s, retry 4 s (Patroni's 30/10/10 fails over in ~40 s) */
     readonly failover?: FailoverTiming;
+    /** Each member's CPUs and memory (its service's limits); each member's node must have them. @default - 1 CPU, 1G */
+    readonly resources?: MemberResources;
     /** Router tasks. @default - 2 */
     readonly routerReplicas?: number;
     /** vip needs IPVS; the lab uses dnsrr. @default - vip */
@@ -158,10 +160,24 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const endpointMode = args.endpointMode ?? "vip";
         const labelConstraint = (label?: string) => (label ? [`node.labels.${label}==true`] : []);
 
-        // 0. Every node that may run one of the images can pull it: checked before any service changes.
+        // 0. Every node that may run one of the images can pull it, and a member's node has the
+        // member's CPUs and memory: checked before any service changes.
+        const resources = args.resources ?? DEFAULT_MEMBER_RESOURCES;
+        const memberFix = "lower postgres.resources, or run the members on larger nodes (postgres.members)";
+        const memberNeeds = (node: string) =>
+            plan.members.includes(node)
+                ? {
+                      memory: { bytes: memberMemoryBytes(resources)!, what: `a PostgreSQL member (postgres.resources.memory ${resources.memory})`, fix: memberFix },
+                      cpus: { count: resources.cpus, what: `a PostgreSQL member (postgres.resources.cpus ${resources.cpus})`, fix: memberFix },
+                  }
+                : {};
         const checks = Object.entries(args.nodeConnections).map(
             ([node, connection]) =>
-                new ImageCheck(`${name}-${node}-images`, { connection, privateKey: conn.privateKey, images: [args.images.postgres, args.images.router, ...(plan.dcs.includes(node) ? [args.images.etcd] : [])] }, childOpts),
+                new ImageCheck(
+                    `${name}-${node}-images`,
+                    { connection, privateKey: conn.privateKey, images: [args.images.postgres, args.images.router, ...(plan.dcs.includes(node) ? [args.images.etcd] : [])], ...memberNeeds(node) },
+                    childOpts,
+                ),
         );
         const serviceOpts = pulumi.mergeOptions(childOpts, { dependsOn: checks });
 
@@ -237,7 +253,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     configs: [patroniMount, ...backrestMount],
                     healthcheck: { test: ["CMD", "swarm-etl-pg-health", "/health"], interval: "5s", timeout: "4s", retries: 3, startPeriod: "120s" },
                     restartPolicy: { condition: "any", delay: "2s" },
-                    resources: limits(1, "1G"),
+                    resources: limits(resources.cpus, resources.memory),
                     // Patroni releases the leader key on a clean stop: a replica takes over at once.
                     stopGracePeriod: "60s",
                     dnsOptions,

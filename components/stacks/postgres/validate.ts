@@ -1,12 +1,35 @@
 // Checks of a PostgreSQL cluster's arguments that need no Swarm: each problem names the argument,
 // the value and the fix. The stack schema (config.ts) reports the same problems under its keys.
-import { parameterProblem } from "./parameters";
+import { byteSize } from "../../../providers/swarm/serviceUnits";
+import { parameterBytes, parameterProblem } from "./parameters";
 import type { DatabaseSpec, FailoverTiming, RoleSpec } from "./render";
 
 /** A PostgreSQL identifier we create unquoted-safe: lower case, starts with a letter, ≤ 63 bytes. */
 export const IDENTIFIER_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Role names PostgreSQL or Patroni reserve. */
 export const RESERVED_ROLES = new Set(["postgres", "replicator", "rewinder", "patroni", "public", "pg_monitor", "pg_read_all_data", "pg_write_all_data"]);
+
+/** What each member's container may use (its service's limits). */
+export interface MemberResources {
+    /** CPUs (fractions allowed). */
+    readonly cpus: number;
+    /** Memory, a Docker size such as "4G". */
+    readonly memory: string;
+}
+export const DEFAULT_MEMBER_RESOURCES: MemberResources = { cpus: 1, memory: "1G" };
+/** Below this Patroni, PostgreSQL and pgBackRest's server do not start reliably. */
+const MIN_MEMBER_MEMORY = 256 * 1024 ** 2;
+const mib = (b: number) => (b >= 1024 ** 3 && b % 1024 ** 3 === 0 ? `${b / 1024 ** 3}G` : `${Math.ceil(b / 1024 ** 2)}M`);
+const pgSize = (b: number) => (b % 1024 ** 3 === 0 ? `${b / 1024 ** 3}GB` : `${Math.floor(b / 1024 ** 2)}MB`);
+
+/** The member's memory limit in bytes, or undefined when it is not a size. */
+export function memberMemoryBytes(r: MemberResources): number | undefined {
+    try {
+        return byteSize(r.memory);
+    } catch {
+        return undefined;
+    }
+}
 
 export interface PostgresShape {
     readonly members: readonly string[];
@@ -17,6 +40,7 @@ export interface PostgresShape {
     readonly roles?: readonly RoleSpec[];
     readonly primary?: string;
     readonly failover?: FailoverTiming;
+    readonly resources?: MemberResources;
 }
 
 /** Every problem, as `[path, message]` (path relative to the postgres arguments). */
@@ -37,6 +61,20 @@ export function postgresProblems(a: PostgresShape, nodes?: readonly string[]): [
     for (const [k, v] of Object.entries(a.parameters ?? {})) {
         const problem = parameterProblem(k, v);
         if (problem) p.push([`parameters.${k}`, problem]);
+    }
+    const r = a.resources ?? DEFAULT_MEMBER_RESOURCES;
+    if (!(typeof r.cpus === "number" && r.cpus > 0)) p.push(["resources.cpus", `${JSON.stringify(r.cpus)} is not a number of CPUs above 0; fix: e.g. 2 (fractions such as 0.5 are allowed)`]);
+    const memory = memberMemoryBytes(r);
+    if (memory === undefined) p.push(["resources.memory", `${JSON.stringify(r.memory)} is not a size; fix: a number with a unit, e.g. "4G" or "512M"`]);
+    else if (memory < MIN_MEMBER_MEMORY) p.push(["resources.memory", `${JSON.stringify(r.memory)} is less than the 256M a member needs (PostgreSQL, Patroni and pgBackRest's server share it); fix: 256M or more, e.g. "1G"`]);
+    else {
+        // PostgreSQL's shared memory counts against the container's limit: past half of it the
+        // backends' own memory does not fit and the kernel kills the member under load.
+        const sb = a.parameters?.shared_buffers;
+        const sbBytes = sb === undefined ? undefined : parameterBytes(sb as string | number, 8192);
+        if (sbBytes !== undefined && sbBytes > memory / 2) {
+            p.push(["parameters.shared_buffers", `${JSON.stringify(sb)} is more than half of each member's memory (postgres.resources.memory ${r.memory}): the connections' own memory would not fit beside it and the kernel would kill the member under load; fix: lower shared_buffers to at most ${pgSize(Math.floor(memory / 2))} (a quarter, ${pgSize(Math.floor(memory / 4))}, is usual), or raise postgres.resources.memory to at least ${mib(2 * sbBytes)}`]);
+        }
     }
     const f = a.failover;
     if (f && f.loopWait + 2 * f.retryTimeout > f.ttl) {
