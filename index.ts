@@ -200,6 +200,7 @@ const etl =
                   schedule: cfg.etl.schedule,
                   driverMemory: cfg.etl.driverMemory,
                   executorMemory: cfg.spark.executorMemory,
+                  dq: cfg.etl.dq,
                   keepRuns: cfg.etl.keepRuns,
                   pushgateway: { image: cfg.images[PUSHGATEWAY_IMAGE], nodeConnection: spark.masterNodeConnection },
                   endpointMode: cfg.endpointMode,

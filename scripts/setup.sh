@@ -12,10 +12,12 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-# chromium: the headless browser the edge tests drive (playwright-core).
+# chromium: the headless browser the edge tests drive (playwright-core); prometheus and
+# prometheus-alertmanager: their promtool and amtool check the rendered configurations and unit-test
+# the alerting rules (neither server is started here).
 # Debian packages. docker.io's maintainer scripts must not start a dockerd in the root
 # namespace (its FORWARD DROP policy would cut the lab's bridges), hence policy-rc.d.
-PKGS=(docker.io containerd runc openssh-server openssh-client iptables iproute2 psmisc procps util-linux curl ca-certificates python3 python3-venv chromium)
+PKGS=(docker.io containerd runc openssh-server openssh-client iptables iproute2 psmisc procps util-linux curl ca-certificates python3 python3-venv chromium prometheus prometheus-alertmanager)
 missing=()
 # Installed, not merely known (a removed package keeps its config files and `dpkg -s` still succeeds).
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

@@ -2,21 +2,23 @@
 # The ETL bench on the swarm (bench/etl/swarm-results.md): the job on the lab's Spark cluster with
 # 2 and 1 workers, against `local[2]` and the SQL baseline (bench.py, in the same run), at 1x and 10x;
 # the load phase against raw `\copy` into the same PostgreSQL; peak driver and executor memory.
-#   bash bench/etl/swarm.sh [--scales 1,10] [--member-cpus 2]
+#   bash bench/etl/swarm.sh [--scales 1,10] [--member-cpus 2] [--runs 3]
 # Brings the lab up and builds the platform's images if needed; builds the 10x image on mgr1's
 # daemon (FROM the platform's Spark image) and pushes it to the lab registry; needs nothing else
-# on the lab (its stack `etlb` is destroyed at the end). ~30 min.
+# on the lab (its stack `etlb` is destroyed at the end). ~50 min with 3 runs.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 cd "$REPO"
 scales=1,10
 member_cpus=2
+runs=3
 while [ $# -gt 0 ]; do
     case "$1" in
         --scales) scales="${2:?--scales needs a value, e.g. 1,10}"; shift 2 ;;
         --member-cpus) member_cpus="${2:?--member-cpus needs a number, e.g. 2}"; shift 2 ;;
-        *) echo "bench/etl/swarm.sh: unknown argument $1; use --scales 1,10 and/or --member-cpus 2" >&2; exit 2 ;;
+        --runs) runs="${2:?--runs needs a number, e.g. 3}"; shift 2 ;;
+        *) echo "bench/etl/swarm.sh: unknown argument $1; use --scales 1,10, --member-cpus 2, --runs 3" >&2; exit 2 ;;
     esac
 done
 bash scripts/setup.sh
@@ -50,4 +52,4 @@ done
 local_json="$(mktemp --suffix .json)"
 "$ETL_PY" bench/etl/bench.py --scales "$scales" --runs 1 --master 'local[2]' --driver-memory 2g \
     --out "$(mktemp --suffix .md)" --json "$local_json"
-npx ts-node -P tsconfig.json bench/etl/swarm.ts --local-json "$local_json" --image-10x "$image10" --sources "$sources" --scales "$scales" --member-cpus "$member_cpus"
+npx ts-node -P tsconfig.json bench/etl/swarm.ts --local-json "$local_json" --image-10x "$image10" --sources "$sources" --scales "$scales" --member-cpus "$member_cpus" --runs "$runs"

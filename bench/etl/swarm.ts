@@ -35,12 +35,17 @@ function arg(name: string): string {
     if (i < 0 || !process.argv[i + 1]) throw new Error(`--${name} is required (bench/etl/swarm.sh passes it)`);
     return process.argv[i + 1];
 }
-const localJson = arg("local-json");
-const image10x = arg("image-10x");
-const sources = arg("sources"); // <dir>/source-<scale>x/*.csv, the same bytes the images landed
+/** --report RAW.json: only write swarm-results.md again from a run's raw file (the report's format changed). */
+const reportOnly = process.argv.includes("--report") ? arg("report") : undefined;
+const localJson = reportOnly ? "" : arg("local-json");
+const image10x = reportOnly ? "" : arg("image-10x");
+const sources = reportOnly ? "" : arg("sources"); // <dir>/source-<scale>x/*.csv, the same bytes the images landed
 const scales = (process.argv.includes("--scales") ? arg("scales") : "1,10").split(",").map(Number);
 /** Each PostgreSQL member's CPUs (postgres.resources.cpus); the lab's nodes have 2. */
 const MEMBER_CPUS = process.argv.includes("--member-cpus") ? Number(arg("member-cpus")) : 2;
+/** Runs of the 2-worker job per scale, each followed by a raw \copy (the same conditions, alternating). */
+const RUNS = process.argv.includes("--runs") ? Number(arg("runs")) : 3;
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs ${arg("runs")}: use a whole number ≥ 1 (the 2-worker runs per scale)`);
 const MEMBER_MEMORY = "2G";
 
 const cfg = labConfig();
@@ -203,7 +208,7 @@ function report(runs: Run[], raw: Record<number, Raw>, local: any, startedAt: st
     const versions = `Spark 4.3 standalone (the platform's image), PostgreSQL 15 with Patroni (2 members of ${MEMBER_CPUS} CPU${MEMBER_CPUS === 1 ? "" : "s"} and ${MEMBER_MEMORY}, synchronous replication), through the kernel-forwarding router`;
     L.push("# ETL bench on the swarm: the Spark cluster against `local[2]` and the SQL baseline", "");
     L.push(`Measured ${startedAt} by \`bash bench/etl/swarm.sh\` on the lab (this machine: ${require("os").cpus().length} cores shared by every lab node; ${versions}).`);
-    L.push(`Cluster runs: master on ${MASTER_NODE}, workers of 1 core and ${WORKER_MEMORY} on ${WORKER_NODES.join("/")}, driver ${DRIVER_MEMORY} (the job's task on the master's node), executors ${EXECUTOR_MEMORY}. Local runs: bench.py in the same run, \`${local.master}\`, driver ${local.driver_memory}, its own PostgreSQL 15 on this machine (one server, wal_level minimal). One run of each job; raw \`\\copy\` the median of ${Object.values(raw)[0]?.runs.length ?? 0}.`, "");
+    L.push(`Cluster runs: master on ${MASTER_NODE}, workers of 1 core and ${WORKER_MEMORY} on ${WORKER_NODES.join("/")}, driver ${DRIVER_MEMORY} (the job's task on the master's node), executors ${EXECUTOR_MEMORY}. Local runs: bench.py in the same run, \`${local.master}\`, driver ${local.driver_memory}, its own PostgreSQL 15 on this machine (one server, wal_level minimal). The 2-worker job and raw \`\\copy\` alternate, each the median of ${RUNS} run${RUNS === 1 ? "" : "s"}; the 1-worker job, \`local[2]\` and the SQL baseline one run each.`, "");
     L.push("| scale | flights | cluster, 2 workers | cluster, 1 worker | speed-up 1 → 2 | `local[2]` (bench.py) | SQL baseline (bench.py) | cluster ÷ local |");
     L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const s of scales) {
@@ -217,7 +222,7 @@ function report(runs: Run[], raw: Record<number, Raw>, local: any, startedAt: st
     L.push("", "The load phase against raw `\\copy` into the same PostgreSQL (on the swarm: through the router, from a client on mgr1; local: bench.py's):", "");
     L.push("| scale | cluster load phase (2 workers) | raw `\\copy` on the swarm | load ÷ raw (swarm) | the same, 1 worker | local load phase | local raw `\\copy` | load ÷ raw (local) |");
     L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    const ratio = (rs: Run[], rawRps: number) => (rs.length ? `${med(rs.map((r) => r.loadSeconds)).toFixed(2)} s, ${(med(rs.map((r) => r.loadRps)) / rawRps).toFixed(2)}` : "–");
+    const ratio = (rs: Run[], rawRps: number) => (rs.length ? `${med(rs.map((r) => r.loadSeconds)).toFixed(2)} s, ${(med(rs.map((r) => r.loadRps)) / rawRps).toFixed(3)}` : "–");
     for (const s of scales) {
         const two = runs.filter((r) => r.scale === s && r.workers === 2);
         const one = runs.filter((r) => r.scale === s && r.workers === 1);
@@ -226,7 +231,12 @@ function report(runs: Run[], raw: Record<number, Raw>, local: any, startedAt: st
         const rawRps = raw[s].rows / raw[s].seconds;
         const totalRaw = Object.values(loc.raw_rows as Record<string, number>).reduce((a, b) => a + b, 0);
         const lrps = med(loc.ours.map((o: any) => o.load_rps)), lraw = med(loc.baseline.map((b: any) => totalRaw / b.copy_s));
-        L.push(`| ${s}x | ${med(two.map((r) => r.loadSeconds)).toFixed(2)} s, ${Math.round(rps).toLocaleString("en-US")} rows/s | ${raw[s].seconds.toFixed(2)} s, ${Math.round(rawRps).toLocaleString("en-US")} rows/s | ${(rps / rawRps).toFixed(2)} | ${ratio(one, rawRps)} | ${Math.round(lrps).toLocaleString("en-US")} rows/s | ${Math.round(lraw).toLocaleString("en-US")} rows/s | ${(lrps / lraw).toFixed(2)} |`);
+        L.push(`| ${s}x | ${med(two.map((r) => r.loadSeconds)).toFixed(2)} s, ${Math.round(rps).toLocaleString("en-US")} rows/s | ${raw[s].seconds.toFixed(2)} s, ${Math.round(rawRps).toLocaleString("en-US")} rows/s | ${(rps / rawRps).toFixed(3)} | ${ratio(one, rawRps)} | ${Math.round(lrps).toLocaleString("en-US")} rows/s | ${Math.round(lraw).toLocaleString("en-US")} rows/s | ${(lrps / lraw).toFixed(3)} |`);
+    }
+    for (const s of scales) {
+        const two = runs.filter((r) => r.scale === s && r.workers === 2);
+        if (two.length === raw[s].runs.length && two.length > 1)
+            L.push("", `${s}x, each 2-worker run against the raw \`\\copy\` run after it: ${two.map((r, i) => (r.loadRps / (raw[s].rows / raw[s].runs[i])).toFixed(3)).join(", ")}.`);
     }
     L.push("", "Peak memory (Spark's own executor metrics: the highest of any stage, from the history server; RSS is the JVM's resident set from /proc):", "");
     L.push("| scale | workers | driver heap | driver off-heap | driver RSS | executor heap (max) | executor off-heap (max) | executor RSS (max) |");
@@ -253,6 +263,11 @@ function report(runs: Run[], raw: Record<number, Raw>, local: any, startedAt: st
 }
 
 async function main() {
+    if (reportOnly) {
+        const saved = JSON.parse(fs.readFileSync(reportOnly, "utf8")) as { startedAt: string; runs: Run[]; raw: Record<number, Raw>; local: unknown };
+        fs.writeFileSync(path.join(HERE, "swarm-results.md"), report(saved.runs, saved.raw, saved.local, saved.startedAt));
+        return;
+    }
     const local = JSON.parse(fs.readFileSync(localJson, "utf8"));
     const startedAt = new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC";
     await ensureSwarm();
@@ -263,9 +278,12 @@ async function main() {
     try {
         let n = 0;
         for (const s of scales) {
-            for (const w of [2, 1]) runs.push(await oneRun(stack, s, w, n++));
             const copies = [];
-            for (let i = 0; i < 3; i++) copies.push(await rawCopy(s));
+            for (let i = 0; i < RUNS; i++) {
+                runs.push(await oneRun(stack, s, 2, n++));
+                copies.push(await rawCopy(s));
+            }
+            runs.push(await oneRun(stack, s, 1, n++));
             raw[s] = { seconds: med(copies.map((c) => c.seconds)), rows: copies[0].rows, runs: copies.map((c) => c.seconds) };
             console.log(`raw \\copy on the swarm, ${s}x: ${raw[s].rows} rows in ${raw[s].runs.map((x) => x.toFixed(2)).join(", ")} s`);
         }

@@ -1,7 +1,7 @@
 // The platform on the lab, deployed once for the suite through the real engine
 // (tests/lab/platform/suite.ts: the data tier with its backups and scheduler, Spark, the flights
-// ETL), then the checks of each part against it, then the drills that break it, destructive ones
-// last. The deploy itself is the ETL's first run on the Spark cluster, with a worker killed in the
+// ETL, metrics and alerts), then the checks of each part against it, then the drills that break
+// it, destructive ones last. The deploy itself is the ETL's first run on the Spark cluster, with a worker killed in the
 // middle of it. Figures are printed at the end, not asserted beyond the issues' bounds (bench/
 // measures them).
 import { ensureSwarm, inlineStack, log } from "./harness";
@@ -9,6 +9,7 @@ import { REPO } from "./labConfig";
 import { labShell } from "./labShell";
 import { until } from "./nodeShell";
 import { etlChecks, killedWorker } from "./platform/etl";
+import { observabilityChecks } from "./platform/observability";
 import { postgresChecks, postgresDrills } from "./platform/postgres";
 import { figures, MEMBERS, NAME, platform, program, sh, SPARK, SPARK_WORKERS, sparkMaster, stack } from "./platform/suite";
 
@@ -46,4 +47,5 @@ describe("the platform on the lab", () => {
 
 postgresChecks();
 etlChecks();
+observabilityChecks();
 postgresDrills();

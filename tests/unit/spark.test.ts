@@ -37,6 +37,14 @@ describe("the spark and etl slices of the stack config", () => {
         expect(() => parseStackConfig(labConfig({ etl: { schedule: { cron: "30 2 * * 1-5", timeZone: "Europe/Berlin" } } }))).not.toThrow();
     });
 
+    test("data-quality thresholds: shares from 0 to 1, passed to the job as its DQ_* settings", () => {
+        expect(problems(labConfig({ etl: { dq: { maxUnknownRate: 25 } } }))).toEqual([expect.stringMatching(/^swarm-etl:etl\.dq\.maxUnknownRate: 25 .*fix/)]);
+        expect(problems(labConfig({ etl: { dq: { minRows: 5 } } }))).toEqual([expect.stringMatching(/^swarm-etl:etl\.dq.*minRows/)]);
+        const env = etlEnv({ warehouse: { endpoint: "r:5432" } as never, dq: { maxUnknownRate: 0.05 } }, "spark://m:7077", "up");
+        expect(env.DQ_MAX_UNKNOWN_RATE).toBe("0.05");
+        expect(env.DQ_MAX_QUARANTINE_RATE).toBeUndefined();
+    });
+
     test("a runId of the wrong type", () => {
         expect(problems(labConfig({ etl: { runId: 7 } }))).toEqual(["swarm-etl:etl.runId: 7 must be a string; fix: write a string"]);
     });
@@ -153,7 +161,8 @@ describe("the components under mocks", () => {
     test("the job: runs at up when runId changes, no secret in its settings; the template has the schedule and its zone", () => {
         const job = svc("etl-flights");
         expect(job).toMatchObject({ mode: "replicated-job", replicas: 1, args: ["job"], networks: ["net-spark-net", "net-pg"], mounts: [{ type: "volume", source: "spark-events", target: "/data/events" }] });
-        expect(job.env).toEqual(etlEnv({ warehouse: { endpoint: "pg-router:5432", database: "warehouse", user: "etl_writer", schema: "flights", passwordFile: "/run/secrets/pg-role-etl_writer" } as never, runId: "r1" }, "spark://spark-master:7077", "up:r1", "etl-flights-pushgateway"));
+        expect(job.env).toEqual(etlEnv({ warehouse: { endpoint: "pg-router:5432", database: "warehouse", user: "etl_writer", schema: "flights", passwordFile: "/run/secrets/pg-role-etl_writer" } as never, runId: "r1" }, "spark://spark-master:7077", "up:r1", "etl-flights-pushgateway", 2));
+        expect(job.env.LOAD_PARTITIONS).toBe("2"); // 2 workers of 1 core: one COPY stream each
         expect(job.env.PUSHGATEWAY_URL).toBe("http://etl-flights-pushgateway:9091");
         expect(job.env.ETL_TRIGGER).toBe("up:r1");
         expect(Object.keys(job.env).filter((k) => /PASSWORD$/.test(k))).toEqual([]);
@@ -161,5 +170,6 @@ describe("the components under mocks", () => {
         expect(t.replicas).toBe(0);
         expect(t.labels).toMatchObject({ "swarm-etl.schedule": "30 2 * * *", "swarm-etl.schedule.tz": "Europe/Berlin", "swarm-etl.schedule.keep": "3" });
         expect(t.env.ETL_TRIGGER).toBe("schedule");
+        expect(t.env.LOAD_PARTITIONS).toBe("2");
     });
 });

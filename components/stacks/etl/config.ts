@@ -32,6 +32,15 @@ export const etlConfigSchema = z.strictObject({
     driverMemory: z.string().regex(SPARK_MEMORY_RE, { message: "is not a JVM size; fix: e.g. 1g or 1536m" }).default(DEFAULT_ETL.driverMemory),
     /** Finished scheduled runs kept, with their logs. @default - 3 */
     keepRuns: z.number().int().min(1).max(50).default(DEFAULT_ETL.keepRuns),
+    /** Data-quality thresholds: a run above one fails its checks, keeps the previous snapshot and raises EtlDataQualityFailed. */
+    dq: z
+        .strictObject({
+            /** Largest share of a source's rows the run may quarantine. @default - 0.01 */
+            maxQuarantineRate: z.number().min(0).max(1).optional(),
+            /** Largest share of facts whose dimension key may be the unknown member. @default - 0.25 */
+            maxUnknownRate: z.number().min(0).max(1).optional(),
+        })
+        .optional(),
 });
 
 export type EtlConfig = z.output<typeof etlConfigSchema>;

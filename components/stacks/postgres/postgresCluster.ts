@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, ImageCheck, Network, Secret, Service, Volume } from "../../../providers/swarm";
 import { scheduledJobLabels } from "../scheduler/labels";
 import { BACKREST_CONF, BackupSchedules, cronProblem, DEFAULT_SCHEDULES, memberConf, RestoreSpec, restoreProblems } from "./backup";
+import type { MetricsTarget } from "../observability/render";
 import type { PgBackupRepository } from "./backupRepository";
 import type { ParameterValue } from "./parameters";
 import {
@@ -149,6 +150,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
     public readonly secretNames: pulumi.Output<Record<string, string>>;
     /** The Secret resources by the same keys, for `ServiceArgs.secrets`. */
     public readonly secrets: Record<string, Secret>;
+    /** What Prometheus scrapes: Patroni's /metrics on each member, etcd's on each DCS member. */
+    public readonly metricsTargets: MetricsTarget[];
 
     constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm:stacks:Postgres", name, {}, opts);
@@ -350,6 +353,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
         }
 
         this.networkName = this.network.name;
+        this.metricsTargets = [
+            { job: "patroni", services: plan.members.map(n.member), networkName: n.network, networkId: this.network.networkId, port: PATRONI_PORT },
+            { job: "etcd", services: plan.dcs.map(n.dcs), networkName: n.network, networkId: this.network.networkId, port: 2379 },
+        ];
         this.primaryEndpoint = `${n.router}:5432`;
         this.replicaEndpoint = `${n.router}:5433`;
         this.registerOutputs({ networkName: this.networkName, primaryEndpoint: this.primaryEndpoint, replicaEndpoint: this.replicaEndpoint, secretNames: this.secretNames });

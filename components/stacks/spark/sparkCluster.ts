@@ -12,6 +12,7 @@
 // Applications (the ETL job) attach to `network`, run their driver on the master's node (the event
 // logs are on its volume: `eventsMount`) and reach the master at `masterUrl`.
 import * as pulumi from "@pulumi/pulumi";
+import type { MetricsTarget } from "../observability/render";
 import { HostConnection, ImageCheck, Network, Service, ServiceSecretRef, Volume } from "../../../providers/swarm";
 import { DAEMON_MEMORY, parseLabel, sparkMemoryBytes } from "./config";
 
@@ -85,12 +86,20 @@ export class SparkCluster extends pulumi.ComponentResource {
     public readonly masterNodeConnection: HostConnection;
     /** Services the images' checks guard: an application depends on them too. */
     public readonly checks: ImageCheck[];
+    /** The Swarm names of its network and services. */
+    public readonly names: ReturnType<typeof sparkNames>;
+    /** What Prometheus scrapes: Spark's own PrometheusServlet on the master and on each worker. */
+    public readonly metricsTargets: MetricsTarget[];
+    /** The executors' cores in all (workers × cores each): what an application can run at once. */
+    public readonly executorCores: number;
 
     constructor(name: string, args: SparkClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm:stacks:Spark", name, {}, opts);
         const problems = sparkClusterProblems(args);
         if (problems.length) throw new Error(`SparkCluster ${name}: ${problems.join("; ")}`);
         const n = sparkNames(name);
+        this.names = n;
+        this.executorCores = (args.workers ?? args.workerNodes.length) * (args.workerCores ?? 1);
         const conn = { connection: args.connection, privateKey: pulumi.secret(args.privateKey) };
         const childOpts = { parent: this, dependsOn: opts?.dependsOn };
         const labels = { "swarm-etl.stack": name };
@@ -200,6 +209,10 @@ export class SparkCluster extends pulumi.ComponentResource {
 
         this.networkName = this.network.name;
         this.masterUrl = `spark://${n.master}:7077`;
+        this.metricsTargets = [
+            { job: "spark-master", services: [n.master], networkName: n.network, networkId: this.network.networkId, port: UI_PORTS.master, path: "/metrics/master/prometheus" },
+            { job: "spark-worker", services: [n.worker], networkName: n.network, networkId: this.network.networkId, port: UI_PORTS.worker, path: "/metrics/prometheus" },
+        ];
         this.registerOutputs({ networkName: this.networkName, masterUrl: this.masterUrl });
     }
 }

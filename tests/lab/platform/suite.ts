@@ -16,6 +16,7 @@ import { SPARK_IMAGE } from "../../../components/stacks/spark/config";
 import { SparkCluster } from "../../../components/stacks/spark/sparkCluster";
 import { etlPasswordRef, FlightsEtl } from "../../../components/stacks/etl/flightsEtl";
 import { PUSHGATEWAY_IMAGE } from "../../../components/stacks/etl/config";
+import { Observability, OBSERVABILITY_IMAGES, type ObservabilityArgs } from "../../../components/stacks/observability/observability";
 import { managerConnection, nodeConnections, secretKey } from "../harness";
 import { labConfig, targets } from "../labConfig";
 import { b64, nodeShell, recordedImage } from "../nodeShell";
@@ -40,6 +41,22 @@ export const SPARK = `${NAME}-spark`;
 export const SPARK_MASTER_NODE = "mgr3";
 export const SPARK_WORKERS = ["wkr1", "wkr2"];
 export const ETL = `${NAME}-flights`;
+/** Observability: Prometheus, Alertmanager and the swarm exporter on mgr2; the webhook's sink. */
+export const OBS = `${NAME}-obs`;
+export const OBS_NODE = "mgr2";
+export const ALERT_SINK = `${NAME}-alert-sink`;
+/** The webhook receiver: every notification Alertmanager posts, one line of JSON on stdout. */
+const ALERT_SINK_SCRIPT = `
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        for a in json.loads(body).get("alerts", []):
+            print("ALERT " + json.dumps({"status": a["status"], "labels": a["labels"], "startsAt": a["startsAt"]}), flush=True)
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("", 8080), H).serve_forever()
+`;
 
 /** What the next `up` deploys: the tests change it, then `up` again. */
 export const platform: {
@@ -334,5 +351,27 @@ export async function program() {
         },
         { dependsOn: [pg.reconcile, scheduler] },
     );
-    return { primaryEndpoint: pg.primaryEndpoint, replicaEndpoint: pg.replicaEndpoint, secretNames: pg.secretNames, etlJob: etl.jobName, etlTemplate: etl.templateName };
+    // Metrics and alerts for all of it; Alertmanager's webhook goes to a sink that logs what it gets.
+    const obs = new Observability(OBS, {
+        ...conn,
+        node: OBS_NODE,
+        nodeConnection: nodes[OBS_NODE],
+        images: Object.fromEntries(Object.entries(OBSERVABILITY_IMAGES).map(([k, v]) => [k, imageNamed(v)])) as ObservabilityArgs["images"],
+        targets: [...pg.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets],
+        alerting: { receivers: [{ name: "lab", webhook: { url: `http://${ALERT_SINK}:8080/` } }], defaultReceiver: "lab", groupWait: "5s" },
+        thresholds: { slackSeconds: 7200 },
+        endpointMode: "dnsrr",
+        encrypted: false,
+    });
+    new Service(ALERT_SINK, {
+        ...conn,
+        name: ALERT_SINK,
+        image: image("postgres"),
+        command: ["python3", "-c", ALERT_SINK_SCRIPT],
+        networks: [obs.network.networkId],
+        endpointMode: "dnsrr",
+        stopGracePeriod: "1s",
+        labels: { "swarm-etl.stack": OBS },
+    });
+    return { primaryEndpoint: pg.primaryEndpoint, replicaEndpoint: pg.replicaEndpoint, secretNames: pg.secretNames, etlJob: etl.jobName, etlTemplate: etl.templateName, jobs: obs.jobs };
 }

@@ -1,0 +1,242 @@
+// Observability: metrics and alerts for the whole platform (docs/observability.md).
+//
+// - Prometheus (Debian's, images/prometheus) on one manager, its TSDB on a volume there, retention
+//   from config; it finds every target through Swarm's own service discovery (role tasks) on the
+//   Docker API, read through a socket proxy (HAProxy, images/socket-proxy) that lets only GETs of
+//   the swarm's objects through, on a unix socket in a volume — never the raw socket, never TCP.
+// - Its rules: the static alerts (rules/platform.rules.yml) and the thresholds rendered from the
+//   stack's schedules (thresholds.ts), both Swarm configs.
+// - Alertmanager beside it, its silences and notification log on a volume (they survive a restart),
+//   routes and receivers from config.
+// - node-exporter on every node (global), and the swarm exporter (images/swarm-exporter): nodes'
+//   state and Raft reachability, services' desired and running tasks, failed tasks.
+// Every other part of the platform is a ScrapeTarget its component names (service, network, port,
+// path); Prometheus joins those networks.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { Config, HostConnection, ImageCheck, Network, Service, Volume } from "../../../providers/swarm";
+import { AlertmanagerRender, DOCKER_RO_DIR, MetricsTarget, PORTS, Receiver, renderAlertmanagerConfig, renderPrometheusConfig, RULES_DIR, ScrapeTarget } from "./render";
+import { renderThresholds, ThresholdInputs } from "./thresholds";
+
+/** The images, by their names in `swarm-etl:images`. */
+export const OBSERVABILITY_IMAGES = {
+    prometheus: "observability-prometheus",
+    alertmanager: "observability-alertmanager",
+    nodeExporter: "observability-node-exporter",
+    swarmExporter: "observability-swarm-exporter",
+    socketProxy: "observability-socket-proxy",
+} as const;
+
+/** The static alerting rules, as Prometheus loads them. */
+export const RULES_FILE = path.join(__dirname, "rules", "platform.rules.yml");
+
+export interface ObservabilityArgs {
+    readonly connection: HostConnection;
+    readonly privateKey: pulumi.Input<string>;
+    /** The node that holds Prometheus' and Alertmanager's data (a manager: service discovery reads the managers' API), and its own connection. */
+    readonly node: string;
+    readonly nodeConnection: HostConnection;
+    readonly images: { readonly [K in keyof typeof OBSERVABILITY_IMAGES]: pulumi.Input<string> };
+    /** How long Prometheus keeps samples. @default - 15d */
+    readonly retention?: string;
+    /** @default - 15s */
+    readonly scrapeInterval?: string;
+    /** The platform's other targets, each with the network Prometheus reaches it on. */
+    readonly targets: readonly MetricsTarget[];
+    readonly alerting: AlertmanagerRender;
+    readonly thresholds: ThresholdInputs;
+    readonly endpointMode?: "vip" | "dnsrr";
+    /** @default - true */
+    readonly encrypted?: boolean;
+}
+
+const DURATION_RE = /^[1-9]\d*(?:ms|s|m|h|d|w|y)$/;
+
+/** What is wrong with the arguments, each with its fix (the config schema reports them under their keys first). */
+export function observabilityArgsProblems(a: Pick<ObservabilityArgs, "retention" | "scrapeInterval" | "alerting">): string[] {
+    const out: string[] = [];
+    for (const [k, v] of [["retention", a.retention], ["scrapeInterval", a.scrapeInterval]] as const)
+        if (v !== undefined && !DURATION_RE.test(v)) out.push(`${k} ${JSON.stringify(v)} is not a Prometheus duration; fix: e.g. 15d, 12h or 30s`);
+    const names = a.alerting.receivers.map((r) => r.name);
+    names.forEach((n, i) => {
+        if (names.indexOf(n) !== i) out.push(`receiver ${n} is declared twice; fix: keep one`);
+    });
+    for (const r of a.alerting.receivers) if (r.webhook && !/^https?:\/\/\S+$/.test(r.webhook.url)) out.push(`receiver ${r.name}: webhook url ${JSON.stringify(r.webhook.url)} is not an http(s) URL; fix: e.g. https://hooks.example.com/alertmanager`);
+    for (const name of [a.alerting.defaultReceiver, ...(a.alerting.routes ?? []).map((r) => r.receiver)])
+        if (!names.includes(name)) out.push(`receiver ${JSON.stringify(name)} is not declared (receivers: ${names.join(", ") || "none"}); fix: declare it, or route to one of them`);
+    return out;
+}
+
+export class Observability extends pulumi.ComponentResource {
+    public readonly network: Network;
+    public readonly prometheus: Service;
+    public readonly alertmanager: Service;
+    public readonly nodeExporter: Service;
+    public readonly swarmExporter: Service;
+    public readonly socketProxy: Service;
+    /** Service names, for the edge and the tests. */
+    public readonly names: { readonly prometheus: string; readonly alertmanager: string; readonly nodeExporter: string; readonly swarmExporter: string };
+    /** The jobs Prometheus scrapes (its own, then one per target). */
+    public readonly jobs: string[];
+
+    constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarm:stacks:Observability", name, {}, opts);
+        const problems = observabilityArgsProblems(args);
+        if (problems.length) throw new Error(`Observability ${name}: ${problems.join("; ")}`);
+        const conn = { connection: args.connection, privateKey: pulumi.secret(args.privateKey) };
+        const nodeConn = { connection: args.nodeConnection, privateKey: conn.privateKey };
+        const child = { parent: this, dependsOn: opts?.dependsOn };
+        const labels = { "swarm-etl.stack": name };
+        const endpointMode = args.endpointMode ?? "vip";
+        const n = (s: string) => `${name}-${s}`;
+        this.names = { prometheus: n("prometheus"), alertmanager: n("alertmanager"), nodeExporter: n("node-exporter"), swarmExporter: n("swarm-exporter") };
+
+        // Its node can pull every image before a service changes.
+        const check = new ImageCheck(n("images"), { ...nodeConn, images: Object.values(args.images) }, child);
+        const after = pulumi.mergeOptions(child, { dependsOn: [check] });
+
+        this.network = new Network(n("net"), { ...conn, name: n("net"), attachable: false, encrypted: args.encrypted ?? true, labels }, child);
+        const data = new Volume(n("prometheus-data"), { ...nodeConn, name: n("prometheus-data"), labels }, child);
+        const amData = new Volume(n("alertmanager-data"), { ...nodeConn, name: n("alertmanager-data"), labels }, child);
+        const dockerRo = new Volume(n("docker-ro"), { ...nodeConn, name: n("docker-ro"), labels }, child);
+        const roMount = { type: "volume" as const, source: n("docker-ro"), target: DOCKER_RO_DIR, readOnly: true };
+        const health = (port: number, p: string) => ({ test: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://127.0.0.1:${port}${p}`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "20s" });
+        const restartPolicy = { condition: "any" as const, delay: "2s" };
+
+        // The Docker API, read only, for Prometheus' discovery and the swarm exporter: no network, no port.
+        this.socketProxy = new Service(
+            n("socket-proxy"),
+            {
+                ...conn,
+                name: n("socket-proxy"),
+                image: args.images.socketProxy,
+                constraints: ["node.role==manager", dockerRo.constraint],
+                mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }, { type: "volume", source: n("docker-ro"), target: DOCKER_RO_DIR }],
+                healthcheck: { test: ["CMD", "test", "-S", `${DOCKER_RO_DIR}/docker.sock`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" },
+                restartPolicy,
+                resources: { limits: { cpus: 0.25, memory: "64M" } },
+                labels: { ...labels, "swarm-etl.role": "docker-api-proxy", "swarm-etl.docker-api": "manager", "swarm-etl.stateful": "false" },
+            },
+            after,
+        );
+
+        this.nodeExporter = new Service(
+            this.names.nodeExporter,
+            {
+                ...conn,
+                name: this.names.nodeExporter,
+                image: args.images.nodeExporter,
+                mode: "global",
+                networks: [this.network.networkId],
+                endpointMode,
+                mounts: [
+                    { type: "bind", source: "/proc", target: "/host/proc", readOnly: true },
+                    { type: "bind", source: "/sys", target: "/host/sys", readOnly: true },
+                    // Private propagation: rslave needs / to be a shared mount, which the lab's hosts' is not.
+                    { type: "bind", source: "/", target: "/host/root", readOnly: true },
+                ],
+                healthcheck: health(PORTS.nodeExporter, "/metrics"),
+                restartPolicy,
+                resources: { limits: { cpus: 0.25, memory: "64M" } },
+                labels: { ...labels, "swarm-etl.role": "node-exporter", "swarm-etl.stateful": "false" },
+            },
+            after,
+        );
+
+        this.swarmExporter = new Service(
+            this.names.swarmExporter,
+            {
+                ...conn,
+                name: this.names.swarmExporter,
+                image: args.images.swarmExporter,
+                networks: [this.network.networkId],
+                endpointMode,
+                constraints: [dockerRo.constraint],
+                mounts: [roMount],
+                healthcheck: health(PORTS.swarmExporter, "/metrics"),
+                restartPolicy,
+                resources: { limits: { cpus: 0.25, memory: "96M" } },
+                labels: { ...labels, "swarm-etl.role": "swarm-exporter", "swarm-etl.stateful": "false" },
+            },
+            pulumi.mergeOptions(after, { dependsOn: [this.socketProxy] }),
+        );
+
+        const amConf = new Config(n("alertmanager"), { ...conn, name: n("alertmanager"), data: renderAlertmanagerConfig(args.alerting), labels }, child);
+        this.alertmanager = new Service(
+            this.names.alertmanager,
+            {
+                ...conn,
+                name: this.names.alertmanager,
+                image: args.images.alertmanager,
+                networks: [this.network.networkId],
+                endpointMode,
+                constraints: [amData.constraint],
+                mounts: [{ type: "volume", source: n("alertmanager-data"), target: "/data" }],
+                configs: [{ configId: amConf.configId, configName: amConf.configName, target: "/etc/alertmanager/alertmanager.yml" }],
+                healthcheck: health(PORTS.alertmanager, "/-/ready"),
+                restartPolicy,
+                stopGracePeriod: "10s",
+                updateConfig: { parallelism: 1, order: "stop-first" },
+                resources: { limits: { cpus: 0.25, memory: "128M" } },
+                labels: { ...labels, "swarm-etl.role": "alertmanager", "swarm-etl.stateful": "true", "swarm-etl.ui": "true" },
+            },
+            after,
+        );
+
+        const obsNet = n("net");
+        const own: ScrapeTarget[] = [
+            { job: "node", services: [this.names.nodeExporter], networkName: obsNet, port: PORTS.nodeExporter },
+            // Its metrics describe other nodes and services: their own node and service labels win, and
+            // the exporter's own node, service and task are not added where they would mislead.
+            {
+                job: "swarm",
+                services: [this.names.swarmExporter],
+                networkName: obsNet,
+                port: PORTS.swarmExporter,
+                honorLabels: true,
+                notAbout: [
+                    { metrics: "swarm_service_.*", labels: ["node", "task"] },
+                    { metrics: "swarm_node_.*", labels: ["service", "task"] },
+                ],
+            },
+            { job: "alertmanager", services: [this.names.alertmanager], networkName: obsNet, port: PORTS.alertmanager },
+        ];
+        const targets = [...own, ...args.targets.map(({ networkId: _, ...t }) => t)];
+        this.jobs = ["prometheus", ...targets.map((t) => t.job)];
+        const promConf = new Config(n("prometheus"), { ...conn, name: n("prometheus"), data: renderPrometheusConfig({ alertmanager: `${this.names.alertmanager}:${PORTS.alertmanager}`, targets, scrapeInterval: args.scrapeInterval }), labels }, child);
+        const rules = new Config(n("rules"), { ...conn, name: n("rules"), data: fs.readFileSync(RULES_FILE, "utf8"), labels }, child);
+        const thresholds = new Config(n("thresholds"), { ...conn, name: n("thresholds"), data: renderThresholds(args.thresholds), labels }, child);
+        const networks = [...new Set([this.network.networkId as pulumi.Input<string>, ...args.targets.map((t) => t.networkId)])];
+
+        this.prometheus = new Service(
+            this.names.prometheus,
+            {
+                ...conn,
+                name: this.names.prometheus,
+                image: args.images.prometheus,
+                args: [`--storage.tsdb.retention.time=${args.retention ?? "15d"}`],
+                networks,
+                endpointMode,
+                constraints: [data.constraint],
+                mounts: [{ type: "volume", source: n("prometheus-data"), target: "/data" }, roMount],
+                configs: [
+                    { configId: promConf.configId, configName: promConf.configName, target: "/etc/prometheus/prometheus.yml" },
+                    { configId: rules.configId, configName: rules.configName, target: `${RULES_DIR}/platform.yml` },
+                    { configId: thresholds.configId, configName: thresholds.configName, target: `${RULES_DIR}/thresholds.yml` },
+                ],
+                healthcheck: health(PORTS.prometheus, "/-/ready"),
+                restartPolicy,
+                // Its TSDB takes a lock: the old task stops before the new one starts.
+                stopGracePeriod: "30s",
+                updateConfig: { parallelism: 1, order: "stop-first" },
+                resources: { limits: { cpus: 1, memory: "1G" } },
+                labels: { ...labels, "swarm-etl.role": "prometheus", "swarm-etl.stateful": "true", "swarm-etl.ui": "true" },
+            },
+            pulumi.mergeOptions(after, { dependsOn: [this.socketProxy, this.alertmanager] }),
+        );
+        this.registerOutputs({});
+    }
+}
+
+export type { MetricsTarget, Receiver, ScrapeTarget };

@@ -1,0 +1,115 @@
+// What the observability services read (pure): Prometheus' configuration — every target found
+// through Swarm's own service discovery (dockerswarm_sd_configs, role tasks, on the read-only
+// socket), labelled with its node and service — and Alertmanager's routes and receivers.
+import type { Input } from "@pulumi/pulumi";
+import { stringify } from "yaml";
+
+/** Where Prometheus reads the Docker API: the socket proxy's socket, in the volume both mount. */
+export const DOCKER_RO_DIR = "/run/docker-ro";
+export const DOCKER_RO_SOCKET = `unix://${DOCKER_RO_DIR}/docker.sock`;
+export const RULES_DIR = "/etc/prometheus/rules";
+export const PORTS = { prometheus: 9090, alertmanager: 9093, nodeExporter: 9100, swarmExporter: 9324 } as const;
+
+/** A service whose tasks Prometheus scrapes. */
+export interface ScrapeTarget {
+    /** The job label (node, patroni, keycloak, spark-master…). */
+    readonly job: string;
+    /** The Swarm services whose tasks are the job's targets (one each, or one per member). */
+    readonly services: readonly string[];
+    /** The network Prometheus reaches its tasks on (its name; Prometheus joins it). */
+    readonly networkName: string;
+    readonly port: number;
+    /** @default - /metrics */
+    readonly path?: string;
+    /** Keep the labels the target's metrics carry (the pushgateway's job and instance). @default - false */
+    readonly honorLabels?: boolean;
+    /** Target labels (node, service, task) that do not describe these metrics: cleared on the matching metric names. */
+    readonly notAbout?: readonly { readonly metrics: string; readonly labels: readonly ("node" | "service" | "task")[] }[];
+}
+
+/** A target as a component offers it: with the network's ID, which Prometheus joins. */
+export interface MetricsTarget extends ScrapeTarget {
+    readonly networkId: Input<string>;
+}
+
+export interface PrometheusRender {
+    /** The Alertmanager's address (service:port). */
+    readonly alertmanager: string;
+    readonly targets: readonly ScrapeTarget[];
+    /** @default - 15s */
+    readonly scrapeInterval?: string;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** A job over the tasks of its services, on one network: one target per running task, labelled node, service, task. */
+function swarmJob(t: ScrapeTarget, refresh: string): Record<string, unknown> {
+    return {
+        job_name: t.job,
+        metrics_path: t.path ?? "/metrics",
+        ...(t.honorLabels ? { honor_labels: true } : {}),
+        dockerswarm_sd_configs: [{ host: DOCKER_RO_SOCKET, role: "tasks", port: t.port, refresh_interval: refresh, filters: [{ name: "service", values: [...t.services] }] }],
+        relabel_configs: [
+            // Running tasks only (the service keeps its old ones in its history), on the one network.
+            { source_labels: ["__meta_dockerswarm_task_desired_state"], regex: "running", action: "keep" },
+            { source_labels: ["__meta_dockerswarm_network_name"], regex: escapeRe(t.networkName), action: "keep" },
+            // The API's service filter matches name prefixes too: keep exactly these.
+            { source_labels: ["__meta_dockerswarm_service_name"], regex: t.services.map(escapeRe).join("|"), action: "keep" },
+            { source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "node" },
+            { source_labels: ["__meta_dockerswarm_service_name"], target_label: "service" },
+            { source_labels: ["__meta_dockerswarm_task_id"], target_label: "task" },
+        ],
+        ...(t.notAbout?.length
+            ? { metric_relabel_configs: t.notAbout.flatMap((n) => n.labels.map((l) => ({ source_labels: ["__name__"], regex: n.metrics, target_label: l, replacement: "" }))) }
+            : {}),
+    };
+}
+
+/** prometheus.yml. */
+export function renderPrometheusConfig(r: PrometheusRender): string {
+    const interval = r.scrapeInterval ?? "15s";
+    const jobs = new Set<string>();
+    for (const t of r.targets) {
+        if (jobs.has(t.job)) throw new Error(`scrape job ${t.job} is declared twice; each target needs its own job name`);
+        jobs.add(t.job);
+    }
+    return stringify({
+        global: { scrape_interval: interval, scrape_timeout: "10s", evaluation_interval: interval },
+        alerting: { alertmanagers: [{ static_configs: [{ targets: [r.alertmanager] }] }] },
+        rule_files: [`${RULES_DIR}/*.yml`],
+        scrape_configs: [{ job_name: "prometheus", static_configs: [{ targets: [`localhost:${PORTS.prometheus}`] }] }, ...r.targets.map((t) => swarmJob(t, interval))],
+    });
+}
+
+/** A receiver of alerts: a webhook (the lab's receiver, a chat bridge, an incident tool), or none (shown in Alertmanager only). */
+export interface Receiver {
+    readonly name: string;
+    readonly webhook?: { readonly url: string };
+}
+
+export interface AlertmanagerRender {
+    readonly receivers: readonly Receiver[];
+    /** The receiver of what no route matches. */
+    readonly defaultReceiver: string;
+    /** Routes in order: the first whose matchers (Alertmanager's `label=value`, `label=~regex`…) all match. */
+    readonly routes?: readonly { readonly matchers: readonly string[]; readonly receiver: string }[];
+    /** @default - 10s */
+    readonly groupWait?: string;
+    /** @default - 4h */
+    readonly repeatInterval?: string;
+}
+
+/** alertmanager.yml. */
+export function renderAlertmanagerConfig(r: AlertmanagerRender): string {
+    return stringify({
+        route: {
+            receiver: r.defaultReceiver,
+            group_by: ["alertname", "service", "node"],
+            group_wait: r.groupWait ?? "10s",
+            group_interval: "1m",
+            repeat_interval: r.repeatInterval ?? "4h",
+            ...(r.routes?.length ? { routes: r.routes.map((x) => ({ matchers: [...x.matchers], receiver: x.receiver })) } : {}),
+        },
+        receivers: r.receivers.map((x) => ({ name: x.name, ...(x.webhook ? { webhook_configs: [{ url: x.webhook.url, send_resolved: true }] } : {}) })),
+    });
+}

@@ -1,0 +1,169 @@
+// Observability: Prometheus' and Alertmanager's rendered configuration under their own checkers
+// (promtool check config, amtool check-config), the arguments' problems, and the component's graph
+// under Pulumi mocks (who mounts the Docker socket, who reads it, which networks Prometheus joins).
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { renderAlertmanagerConfig, renderPrometheusConfig } from "../../components/stacks/observability/render";
+import { Observability, observabilityArgsProblems } from "../../components/stacks/observability/observability";
+import { installMocks, Registered, valueOf } from "./mocks";
+
+function check(tool: string, args: string[], file: string, data: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "obs-"));
+    fs.writeFileSync(path.join(dir, file), data);
+    const r = spawnSync(tool, [...args, path.join(dir, file)], { encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true });
+    if (r.error) throw new Error(`${tool} did not run (${r.error.message}); fix: run \`bash scripts/setup.sh\` (Debian's prometheus and prometheus-alertmanager ship it)`);
+    if (r.status !== 0) throw new Error(`${tool} refused ${file}:\n${r.stdout}${r.stderr}`);
+    return `${r.stdout}${r.stderr}`;
+}
+
+const TARGETS = [
+    { job: "patroni", services: ["pg-wkr1", "pg-wkr2"], networkName: "pg-net", port: 8008 },
+    { job: "keycloak", services: ["swarm-etl-keycloak"], networkName: "swarm-etl-keycloak-net", port: 9000 },
+    { job: "etl", services: ["etl-flights-pushgateway"], networkName: "spark-net", port: 9091, honorLabels: true },
+];
+
+describe("Prometheus' configuration", () => {
+    const text = renderPrometheusConfig({ alertmanager: "obs-alertmanager:9093", targets: TARGETS, scrapeInterval: "15s" });
+
+    test("promtool check config accepts it", () => {
+        expect(check("promtool", ["check", "config"], "prometheus.yml", text)).toContain("SUCCESS");
+    });
+
+    test("each target: its service's running tasks on its one network, labelled node, service and task", () => {
+        const cfg = parse(text);
+        expect(cfg.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["obs-alertmanager:9093"]);
+        expect(cfg.scrape_configs.map((j: { job_name: string }) => j.job_name)).toEqual(["prometheus", "patroni", "keycloak", "etl"]);
+        const kc = cfg.scrape_configs[2];
+        expect(kc.dockerswarm_sd_configs).toEqual([{ host: "unix:///run/docker-ro/docker.sock", role: "tasks", port: 9000, refresh_interval: "15s", filters: [{ name: "service", values: ["swarm-etl-keycloak"] }] }]);
+        expect(kc.relabel_configs).toEqual([
+            { source_labels: ["__meta_dockerswarm_task_desired_state"], regex: "running", action: "keep" },
+            { source_labels: ["__meta_dockerswarm_network_name"], regex: "swarm-etl-keycloak-net", action: "keep" },
+            { source_labels: ["__meta_dockerswarm_service_name"], regex: "swarm-etl-keycloak", action: "keep" },
+            { source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "node" },
+            { source_labels: ["__meta_dockerswarm_service_name"], target_label: "service" },
+            { source_labels: ["__meta_dockerswarm_task_id"], target_label: "task" },
+        ]);
+        expect(cfg.scrape_configs[3].honor_labels).toBe(true);
+        expect(cfg.scrape_configs[1].honor_labels).toBeUndefined();
+    });
+
+    test("a job over several services (Patroni's members): all in the filter, exactly those kept", () => {
+        const pat = parse(text).scrape_configs[1];
+        expect(pat.dockerswarm_sd_configs[0].filters).toEqual([{ name: "service", values: ["pg-wkr1", "pg-wkr2"] }]);
+        expect(pat.relabel_configs[2]).toEqual({ source_labels: ["__meta_dockerswarm_service_name"], regex: "pg-wkr1|pg-wkr2", action: "keep" });
+    });
+
+    test("a job declared twice is refused", () => {
+        expect(() => renderPrometheusConfig({ alertmanager: "a:9093", targets: [TARGETS[0], TARGETS[0]] })).toThrow("scrape job patroni is declared twice");
+    });
+});
+
+describe("Alertmanager's configuration", () => {
+    const alerting = {
+        receivers: [{ name: "ops", webhook: { url: "https://hooks.example.com/am" } }, { name: "oncall", webhook: { url: "http://pager:8080/hook" } }, { name: "quiet" }],
+        defaultReceiver: "ops",
+        routes: [{ matchers: ['severity="critical"'], receiver: "oncall" }, { matchers: ["alertname=~Etl.*"], receiver: "quiet" }],
+    };
+
+    test("amtool check-config accepts it: routes in order, webhooks with resolved notifications, a receiver without one", () => {
+        const text = renderAlertmanagerConfig(alerting);
+        expect(check("amtool", ["check-config"], "alertmanager.yml", text)).toContain("SUCCESS");
+        const cfg = parse(text);
+        expect(cfg.route).toMatchObject({ receiver: "ops", group_by: ["alertname", "service", "node"], routes: [{ matchers: ['severity="critical"'], receiver: "oncall" }, { matchers: ["alertname=~Etl.*"], receiver: "quiet" }] });
+        expect(cfg.receivers).toEqual([
+            { name: "ops", webhook_configs: [{ url: "https://hooks.example.com/am", send_resolved: true }] },
+            { name: "oncall", webhook_configs: [{ url: "http://pager:8080/hook", send_resolved: true }] },
+            { name: "quiet" },
+        ]);
+    });
+
+    test("problems: a duplicate receiver, an unknown route target, a webhook that is not a URL, a bad duration", () => {
+        expect(
+            observabilityArgsProblems({
+                retention: "2 weeks",
+                alerting: { receivers: [{ name: "ops", webhook: { url: "hooks.example.com" } }, { name: "ops" }], defaultReceiver: "ops", routes: [{ matchers: [], receiver: "pager" }] },
+            }),
+        ).toEqual([
+            'retention "2 weeks" is not a Prometheus duration; fix: e.g. 15d, 12h or 30s',
+            "receiver ops is declared twice; fix: keep one",
+            'receiver ops: webhook url "hooks.example.com" is not an http(s) URL; fix: e.g. https://hooks.example.com/alertmanager',
+            'receiver "pager" is not declared (receivers: ops, ops); fix: declare it, or route to one of them',
+        ]);
+        expect(observabilityArgsProblems({ retention: "15d", scrapeInterval: "15s", alerting })).toEqual([]);
+    });
+});
+
+describe("the Observability component (mocks)", () => {
+    let registered: Registered[];
+    beforeAll(async () => {
+        registered = installMocks();
+        const conn = { name: "mgr1", host: "198.18.20.11", port: 22, user: "root", hostKey: "k" } as never;
+        const obs = new Observability("obs", {
+            connection: conn,
+            privateKey: "key",
+            node: "mgr1",
+            nodeConnection: conn,
+            images: { prometheus: "r/p@sha256:1", alertmanager: "r/a@sha256:2", nodeExporter: "r/n@sha256:3", swarmExporter: "r/s@sha256:4", socketProxy: "r/x@sha256:5" },
+            retention: "7d",
+            targets: TARGETS.map((t) => ({ ...t, networkId: `id-${t.networkName}` })),
+            alerting: { receivers: [{ name: "default" }], defaultReceiver: "default" },
+            thresholds: { slackSeconds: 7200 },
+            endpointMode: "dnsrr",
+        });
+        await valueOf(pulumi.output(obs.prometheus.urn));
+    });
+    const svc = (name: string) => registered.find((r) => r.type === "pulumi-nodejs:dynamic/swarm:Service" && r.name === name)!.inputs as Record<string, any>;
+
+    test("only the socket proxy mounts the Docker socket: read only, on a manager, no network; its readers mount its socket's volume read only", () => {
+        const mountsSocket = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/swarm:Service" && JSON.stringify(r.inputs.mounts ?? []).includes("docker.sock"));
+        expect(mountsSocket.map((r) => r.name)).toEqual(["obs-socket-proxy"]);
+        const proxy = svc("obs-socket-proxy");
+        expect(proxy.mounts[0]).toEqual({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true });
+        expect(proxy.constraints[0]).toBe("node.role==manager");
+        expect(proxy.networks).toBeUndefined();
+        expect(proxy.labels["swarm-etl.docker-api"]).toBe("manager");
+        for (const reader of ["obs-prometheus", "obs-swarm-exporter"]) expect(svc(reader).mounts).toContainEqual({ type: "volume", source: "obs-docker-ro", target: "/run/docker-ro", readOnly: true });
+    });
+
+    test("Prometheus joins its own network and every target's, keeps its TSDB on a volume, retention from the arguments", () => {
+        const p = svc("obs-prometheus");
+        expect(p.networks).toEqual(["net-obs-net", "id-pg-net", "id-swarm-etl-keycloak-net", "id-spark-net"]);
+        expect(p.args).toEqual(["--storage.tsdb.retention.time=7d"]);
+        expect(p.mounts[0]).toEqual({ type: "volume", source: "obs-prometheus-data", target: "/data" });
+        expect(p.configs.map((c: { target: string }) => c.target)).toEqual(["/etc/prometheus/prometheus.yml", "/etc/prometheus/rules/platform.yml", "/etc/prometheus/rules/thresholds.yml"]);
+        expect(p.labels).toMatchObject({ "swarm-etl.stateful": "true", "swarm-etl.ui": "true" });
+        expect(p.ports).toBeUndefined();
+    });
+
+    test("node-exporter on every node with the host's /proc, /sys and / read only; Alertmanager's silences on a volume", () => {
+        const n = svc("obs-node-exporter");
+        expect(n.mode).toBe("global");
+        expect(n.mounts.map((m: { source: string; target: string; readOnly: boolean }) => [m.source, m.target, m.readOnly])).toEqual([["/proc", "/host/proc", true], ["/sys", "/host/sys", true], ["/", "/host/root", true]]);
+        expect(svc("obs-alertmanager").mounts).toEqual([{ type: "volume", source: "obs-alertmanager-data", target: "/data" }]);
+    });
+
+    test("the rule files are Swarm configs: the static rules as they are, the thresholds rendered", () => {
+        const configs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/swarm:Config");
+        expect(configs.map((c) => c.name).sort()).toEqual(["obs-alertmanager", "obs-prometheus", "obs-rules", "obs-thresholds"]);
+        const rules = configs.find((c) => c.name === "obs-rules")!.inputs.data as string;
+        expect(rules).toContain("alert: PostgresNoPrimary");
+        const promText = configs.find((c) => c.name === "obs-prometheus")!.inputs.data as string;
+        expect(check("promtool", ["check", "config"], "prometheus.yml", promText)).toContain("SUCCESS");
+        const prom = parse(promText);
+        expect(prom.scrape_configs.map((j: { job_name: string }) => j.job_name)).toEqual(["prometheus", "node", "swarm", "alertmanager", "patroni", "keycloak", "etl"]);
+        // The swarm exporter's metrics keep their own node and service; the exporter's are not added to them.
+        const swarm = prom.scrape_configs[2];
+        expect(swarm.honor_labels).toBe(true);
+        expect(swarm.metric_relabel_configs).toEqual([
+            { source_labels: ["__name__"], regex: "swarm_service_.*", target_label: "node", replacement: "" },
+            { source_labels: ["__name__"], regex: "swarm_service_.*", target_label: "task", replacement: "" },
+            { source_labels: ["__name__"], regex: "swarm_node_.*", target_label: "service", replacement: "" },
+            { source_labels: ["__name__"], regex: "swarm_node_.*", target_label: "task", replacement: "" },
+        ]);
+    });
+});
