@@ -46,6 +46,7 @@ class Config:
     otlp_endpoint: str | None = None
     max_quarantine_rate: float = 0.01
     max_unknown_rate: float = 0.25
+    attempt_marker: str | None = None       # ETL_ATTEMPT_MARKER: where a failed data-quality check is remembered for the retries of the same run
     log_level: str = "INFO"
 
     def secrets(self) -> list[str]:
@@ -246,11 +247,20 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         otlp_endpoint=otlp,
         max_quarantine_rate=_float(env, "DQ_MAX_QUARANTINE_RATE", 0.01, problems),
         max_unknown_rate=_float(env, "DQ_MAX_UNKNOWN_RATE", 0.25, problems),
+        attempt_marker=_attempt_marker(env, problems),
         log_level=level,
     )
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+def _attempt_marker(env: Mapping[str, str], problems: list[str]) -> str | None:
+    marker = _read(env, "ETL_ATTEMPT_MARKER", problems)
+    if marker is not None and (not marker.startswith("/") or "{{" in marker):
+        problems.append(f"ETL_ATTEMPT_MARKER={marker!r}: use an absolute file path on a volume the retries share "
+                        "(Swarm fills {{.Service.ID}} in a service's environment; outside Swarm, leave it unset)")
+    return marker
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ COPY into staging tables) -> check (data quality in SQL, keys) -> swap, observed
 and a trace. See etl/README.md."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -22,6 +23,41 @@ class Refused(Exception):
 
 
 EXIT = {"succeeded": 0, "error": 1, "dq_failed": 3, "refused": 4}
+# Markers of runs that failed their data-quality checks are kept this long, then removed.
+MARKER_DAYS = 7
+
+
+def failed_before(marker: str | None) -> dict | None:
+    """The earlier attempt's data-quality failure, when this is a retry of the same run.
+
+    Swarm retries a failed task (a failover of the warehouse in the middle of a load is worth a
+    second attempt), but the same input under the same settings fails the same checks again: the
+    first attempt leaves a marker (its path names the Swarm service and a hash of the run's
+    settings and image) and a retry that finds it ends at once with the same outcome."""
+    if not marker or not os.path.exists(marker):
+        return None
+    try:
+        with open(marker, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def remember_failure(marker: str, run_id: str, batch_id: str | None, error: str | None) -> None:
+    folder = os.path.dirname(marker)
+    os.makedirs(folder, exist_ok=True)
+    cutoff = time.time() - MARKER_DAYS * 86400
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        try:
+            if os.path.getmtime(path) < cutoff:
+                os.remove(path)
+        except OSError:
+            pass
+    tmp = f"{marker}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"run_id": run_id, "batch_id": batch_id, "error": error, "at": time.time()}, f)
+    os.replace(tmp, marker)
 
 
 def spark_session(cfg: Config):
@@ -181,6 +217,14 @@ def run(cfg: Config) -> int:
     run_started = staging = False
     t_run = time.monotonic()
     log.info("run %s: warehouse %s, spark %s", run_id, cfg.describe(), cfg.spark_master)
+    earlier = failed_before(cfg.attempt_marker)
+    if earlier is not None:
+        # Recorded in etl_run and in the metrics by the attempt that failed; nothing to add.
+        log.error("run %s failed its data-quality checks (batch %s): %s; this retry of the same run (same "
+                  "input, settings and image) would fail them again and is not run", earlier.get("run_id"),
+                  earlier.get("batch_id"), earlier.get("error"))
+        shutdown_tracing()
+        return EXIT["dq_failed"]
     if cfg.password_file is None and "password" in cfg.conninfo:
         # Local master only (config refuses an inline password otherwise): the executors are child
         # processes of this one and libpq reads PGPASSWORD from their environment.
@@ -294,6 +338,11 @@ def run(cfg: Config) -> int:
         metrics.run_seconds.set(time.monotonic() - t_run)
         metrics.set_outcome(outcome)
         metrics.publish(cfg.metrics_textfile, cfg.pushgateway_url, cfg.pushgateway_job)
+        if outcome == "dq_failed" and cfg.attempt_marker:
+            try:
+                remember_failure(cfg.attempt_marker, run_id, batch_id, error)
+            except OSError as e:
+                log.warning("could not write %s (a retry will run the job again): %s", cfg.attempt_marker, e)
         shutdown_tracing()
     log.info("run %s: %s in %.1f s (batch %s)", run_id, outcome, time.monotonic() - t_run, batch_id)
     return EXIT[outcome]

@@ -48,6 +48,16 @@ def test_every_problem_is_reported_at_once_with_the_variable_the_value_and_the_f
     ]
 
 
+def test_the_attempt_marker_is_an_absolute_path_swarm_has_filled_in():
+    base = {"WAREHOUSE_HOST": "db"}
+    assert load_config(dict(base, ETL_ATTEMPT_MARKER="/data/events/attempts/x1-ab12")).attempt_marker == \
+        "/data/events/attempts/x1-ab12"
+    for bad in ("attempts/x", "/data/events/attempts/{{.Service.ID}}-ab12"):
+        assert problems(dict(base, ETL_ATTEMPT_MARKER=bad)) == [
+            f"ETL_ATTEMPT_MARKER={bad!r}: use an absolute file path on a volume the retries share "
+            "(Swarm fills {{.Service.ID}} in a service's environment; outside Swarm, leave it unset)"]
+
+
 def test_a_variable_and_its_file_together_are_refused(tmp_path):
     f = tmp_path / "pw"
     f.write_text("x")

@@ -32,7 +32,8 @@ def test_a_failed_check_names_itself_exits_3_and_keeps_the_previous_snapshot(war
     assert w.query("SELECT value FROM flights.etl_dq_result WHERE check_name = 'reconciliation:flights'") == [(6.0,)]
     before = w.checksums()
 
-    bad = run_job(dict(env, DQ_MAX_QUARANTINE_RATE="0.1"))
+    marker = tmp_path / "attempts" / "svc-abc"
+    bad = run_job(dict(env, DQ_MAX_QUARANTINE_RATE="0.1", ETL_ATTEMPT_MARKER=str(marker)))
     assert bad.returncode == 3
     assert "data quality check(s) failed: quarantine_rate:flights: rate 0.333333, expected <= 0.1" in bad.stderr
     assert w.checksums() == before                       # the good snapshot is still there, untouched
@@ -42,6 +43,20 @@ def test_a_failed_check_names_itself_exits_3_and_keeps_the_previous_snapshot(war
     assert (status, failed) == ("dq_failed", ["quarantine_rate:flights"])
     assert 'swarm_etl_run_outcome{outcome="dq_failed"} 1.0' in (tmp_path / "etl.prom").read_text()
     assert WAREHOUSE_PASSWORD not in ok.stderr + bad.stderr
+
+    # Swarm's retry of the same run (same marker: the same service, settings and image) is not run
+    # again: the same outcome at once, nothing new in etl_run, the failed attempt's metrics kept.
+    runs = w.query("SELECT count(*) FROM flights.etl_run")[0][0]
+    retry = run_job(dict(env, DQ_MAX_QUARANTINE_RATE="0.1", ETL_ATTEMPT_MARKER=str(marker)))
+    assert retry.returncode == 3
+    assert "failed its data-quality checks (batch" in retry.stderr and "is not run" in retry.stderr
+    assert "quarantine_rate:flights: rate 0.333333, expected <= 0.1" in retry.stderr
+    assert w.query("SELECT count(*) FROM flights.etl_run")[0][0] == runs
+    assert 'swarm_etl_run_outcome{outcome="dq_failed"} 1.0' in (tmp_path / "etl.prom").read_text()
+    # Another run (other settings: another marker) runs.
+    again = run_job(dict(env, DQ_MAX_QUARANTINE_RATE="0.5", ETL_ATTEMPT_MARKER=str(tmp_path / "attempts" / "svc-def")))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert w.checksums() == before
 
 
 def test_bad_configuration_exits_2_before_starting_anything(warehouse_factory):

@@ -9,7 +9,7 @@ import { REPO } from "./labConfig";
 import { labShell } from "./labShell";
 import { until } from "./nodeShell";
 import { etlChecks, killedWorker } from "./platform/etl";
-import { observabilityChecks } from "./platform/observability";
+import { alertDrills, observabilityChecks } from "./platform/observability";
 import { postgresChecks, postgresDrills } from "./platform/postgres";
 import { figures, MEMBERS, NAME, platform, program, sh, SPARK, SPARK_WORKERS, sparkMaster, stack } from "./platform/suite";
 
@@ -23,7 +23,10 @@ afterAll(async () => {
     for (const h of MEMBERS) await labShell(`bash ${REPO}/lab/lab.sh dockerd ${h} start`).catch(() => undefined);
     if (figures.postgres.length) console.log(`PostgreSQL:\n  ${figures.postgres.join("\n  ")}`);
     if (figures.etl.length) console.log(`ETL on the swarm:\n  ${figures.etl.join("\n  ")}`);
-    await platform.stack?.destroy({ onOutput: log("pgt-destroy") });
+    if (figures.alerts.length) console.log(`Alerts fired in the drills:\n  ${figures.alerts.join("\n  ")}`);
+    // SWARM_ETL_KEEP_PLATFORM=1 leaves it deployed to look at (the next run's beforeAll removes it).
+    if (process.env.SWARM_ETL_KEEP_PLATFORM === "1") console.log("SWARM_ETL_KEEP_PLATFORM=1: the platform stays deployed");
+    else await platform.stack?.destroy({ onOutput: log("pgt-destroy") });
 });
 
 describe("the platform on the lab", () => {
@@ -49,3 +52,4 @@ postgresChecks();
 etlChecks();
 observabilityChecks();
 postgresDrills();
+alertDrills();

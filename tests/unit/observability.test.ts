@@ -42,6 +42,7 @@ describe("Prometheus' configuration", () => {
         expect(kc.dockerswarm_sd_configs).toEqual([{ host: "unix:///run/docker-ro/docker.sock", role: "tasks", port: 9000, refresh_interval: "15s", filters: [{ name: "service", values: ["swarm-etl-keycloak"] }] }]);
         expect(kc.relabel_configs).toEqual([
             { source_labels: ["__meta_dockerswarm_task_desired_state"], regex: "running", action: "keep" },
+            { source_labels: ["__meta_dockerswarm_task_state"], regex: "running", action: "keep" },
             { source_labels: ["__meta_dockerswarm_network_name"], regex: "swarm-etl-keycloak-net", action: "keep" },
             { source_labels: ["__meta_dockerswarm_service_name"], regex: "swarm-etl-keycloak", action: "keep" },
             { source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "node" },
@@ -52,10 +53,18 @@ describe("Prometheus' configuration", () => {
         expect(cfg.scrape_configs[1].honor_labels).toBeUndefined();
     });
 
+    test("rules are evaluated at the scrape interval unless told otherwise (the lab: every 5 s, so an alert is sent soon after its for)", () => {
+        expect(parse(text).global).toEqual({ scrape_interval: "15s", scrape_timeout: "10s", evaluation_interval: "15s" });
+        const lab = renderPrometheusConfig({ alertmanager: "obs-alertmanager:9093", targets: TARGETS, scrapeInterval: "15s", evaluationInterval: "5s" });
+        expect(parse(lab).global.evaluation_interval).toBe("5s");
+        expect(parse(renderPrometheusConfig({ alertmanager: "a:9093", targets: TARGETS, scrapeTimeout: "5s" })).global.scrape_timeout).toBe("5s");
+        expect(observabilityArgsProblems({ evaluationInterval: "5 s", alerting: { receivers: [], defaultReceiver: "x" } })[0]).toBe('evaluationInterval "5 s" is not a Prometheus duration; fix: e.g. 15d, 12h or 30s');
+    });
+
     test("a job over several services (Patroni's members): all in the filter, exactly those kept", () => {
         const pat = parse(text).scrape_configs[1];
         expect(pat.dockerswarm_sd_configs[0].filters).toEqual([{ name: "service", values: ["pg-wkr1", "pg-wkr2"] }]);
-        expect(pat.relabel_configs[2]).toEqual({ source_labels: ["__meta_dockerswarm_service_name"], regex: "pg-wkr1|pg-wkr2", action: "keep" });
+        expect(pat.relabel_configs[3]).toEqual({ source_labels: ["__meta_dockerswarm_service_name"], regex: "pg-wkr1|pg-wkr2", action: "keep" });
     });
 
     test("a job declared twice is refused", () => {
@@ -145,6 +154,7 @@ describe("the Observability component (mocks)", () => {
         expect(n.mode).toBe("global");
         expect(n.mounts.map((m: { source: string; target: string; readOnly: boolean }) => [m.source, m.target, m.readOnly])).toEqual([["/proc", "/host/proc", true], ["/sys", "/host/sys", true], ["/", "/host/root", true]]);
         expect(svc("obs-alertmanager").mounts).toEqual([{ type: "volume", source: "obs-alertmanager-data", target: "/data" }]);
+        expect(svc("obs-alertmanager").args).toEqual(["--data.maintenance-interval=1m"]); // silences on the volume every minute
     });
 
     test("the rule files are Swarm configs: the static rules as they are, the thresholds rendered", () => {

@@ -70,6 +70,7 @@ describe("index.ts with the lab profile", () => {
                 "pulumi-nodejs:dynamic/swarm:Config pg-backup-conf",
                 "pulumi-nodejs:dynamic/swarm:Volume pg-backup-data",
                 "pulumi-nodejs:dynamic/swarm:Service pg-backup",
+                "pulumi-nodejs:dynamic/swarm:Service pg-backup-exporter",
                 "pulumi-nodejs:dynamic/swarm:Config pg-pgbackrest",
                 ...["init", "full", "diff"].map((k) => `pulumi-nodejs:dynamic/swarm:Service pg-backup-${k}`),
                 // Keycloak: its admin client secret (generated, then a Swarm secret), its network and service.
@@ -121,6 +122,10 @@ describe("index.ts with the lab profile", () => {
         const repo = registered.find((r) => r.name === "pg-backup" && r.type.endsWith(":Service"))!.inputs;
         expect(repo).toMatchObject({ command: ["pgbackrest", "server"], mounts: [{ type: "volume", source: "pg-backup-data", target: "/var/lib/pgbackrest" }] });
         expect((registered.find((r) => r.name === "pg-backup-data")!.inputs.connection as { name: string }).name).toBe("mgr1");
+        // Its exporter beside it: the repository read only, no TLS identity (it serves no host).
+        const exporter = registered.find((r) => r.name === "pg-backup-exporter")!.inputs;
+        expect(exporter).toMatchObject({ command: ["swarm-etl-pgbackrest-exporter"], mounts: [{ type: "volume", source: "pg-backup-data", target: "/var/lib/pgbackrest", readOnly: true }], secrets: [] });
+        expect(exporter.constraints).toEqual(repo.constraints);
         const member = registered.find((r) => r.name === "pg-wkr1")!.inputs;
         expect((member.secrets as { target: string }[]).map((x) => x.target)).toContain("pg-backup-tls");
         expect((member.configs as { target: string }[]).map((x) => x.target)).toEqual(["/etc/patroni/patroni.yml", "/etc/pgbackrest/pgbackrest.conf"]);

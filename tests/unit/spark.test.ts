@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../config/schema";
 import { resolveSparkNodes } from "../../components/stacks/spark/config";
 import { SparkCluster } from "../../components/stacks/spark/sparkCluster";
-import { etlEnv, FlightsEtl } from "../../components/stacks/etl/flightsEtl";
+import { attemptMarker, etlEnv, FlightsEtl } from "../../components/stacks/etl/flightsEtl";
 import { scheduledJobLabels, scheduleProblem, timeZoneProblem } from "../../components/stacks/scheduler/labels";
 import { cpuCheckMessage, memoryCheckMessage } from "../../providers/swarm/imageCheck";
 import { HOST_KEY, installMocks, LAB_IMAGES, labConfig, Registered, valueOf, configProblems } from "./mocks";
@@ -161,7 +161,13 @@ describe("the components under mocks", () => {
     test("the job: runs at up when runId changes, no secret in its settings; the template has the schedule and its zone", () => {
         const job = svc("etl-flights");
         expect(job).toMatchObject({ mode: "replicated-job", replicas: 1, args: ["job"], networks: ["net-spark-net", "net-pg"], mounts: [{ type: "volume", source: "spark-events", target: "/data/events" }] });
-        expect(job.env).toEqual(etlEnv({ warehouse: { endpoint: "pg-router:5432", database: "warehouse", user: "etl_writer", schema: "flights", passwordFile: "/run/secrets/pg-role-etl_writer" } as never, runId: "r1" }, "spark://spark-master:7077", "up:r1", "etl-flights-pushgateway", 2));
+        const { ETL_ATTEMPT_MARKER: marker, ...settings } = job.env;
+        expect(settings).toEqual(etlEnv({ warehouse: { endpoint: "pg-router:5432", database: "warehouse", user: "etl_writer", schema: "flights", passwordFile: "/run/secrets/pg-role-etl_writer" } as never, runId: "r1" }, "spark://spark-master:7077", "up:r1", "etl-flights-pushgateway", 2));
+        // A data-quality failure's marker: per service (Swarm fills its ID in) and per settings and image.
+        expect(marker).toBe(attemptMarker(settings, job.image));
+        expect(marker).toMatch(/^\/data\/events\/attempts\/\{\{\.Service\.ID\}\}-[0-9a-f]{16}$/);
+        expect(attemptMarker({ ...settings, ETL_TRIGGER: "up:r2" }, job.image)).not.toBe(marker);
+        expect(attemptMarker(settings, `${job.image}-other`)).not.toBe(marker);
         expect(job.env.LOAD_PARTITIONS).toBe("2"); // 2 workers of 1 core: one COPY stream each
         expect(job.env.PUSHGATEWAY_URL).toBe("http://etl-flights-pushgateway:9091");
         expect(job.env.ETL_TRIGGER).toBe("up:r1");
@@ -171,5 +177,6 @@ describe("the components under mocks", () => {
         expect(t.labels).toMatchObject({ "swarm-etl.schedule": "30 2 * * *", "swarm-etl.schedule.tz": "Europe/Berlin", "swarm-etl.schedule.keep": "3" });
         expect(t.env.ETL_TRIGGER).toBe("schedule");
         expect(t.env.LOAD_PARTITIONS).toBe("2");
+        expect(t.env.ETL_ATTEMPT_MARKER).not.toBe(marker);
     });
 });

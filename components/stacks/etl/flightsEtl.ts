@@ -14,11 +14,12 @@
 //
 // Each run pushes its metrics (etl/README.md) to `<name>-pushgateway` (Debian's Prometheus
 // Pushgateway, its state on a volume of the master's node), where Prometheus scrapes them.
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { MetricsTarget } from "../observability/render";
 import { HostConnection, ImageCheck, Service, ServiceSecretRef, Volume } from "../../../providers/swarm";
 import { scheduledJobLabels } from "../scheduler/labels";
-import { SparkCluster, SPARK_UID } from "../spark/sparkCluster";
+import { EVENTS_DIR, SparkCluster, SPARK_UID } from "../spark/sparkCluster";
 
 export interface WarehouseAccess {
     /** The network the router is on. */
@@ -88,6 +89,16 @@ export function etlEnv(a: Pick<FlightsEtlArgs, "warehouse" | "driverMemory" | "e
     };
 }
 
+/**
+ * Where a run that failed its data-quality checks leaves its marker, on the event-log volume its
+ * retries share: named by the Swarm service (filled in by Swarm: a scheduled run is a service of its
+ * own) and a hash of the run's settings and image, so only a retry of the same run finds it.
+ */
+export function attemptMarker(env: Record<string, string>, image: string): string {
+    const settings = JSON.stringify([image, Object.keys(env).sort().map((k) => [k, env[k]])]);
+    return `${EVENTS_DIR}/attempts/{{.Service.ID}}-${createHash("sha256").update(settings).digest("hex").slice(0, 16)}`;
+}
+
 export class FlightsEtl extends pulumi.ComponentResource {
     /** The job `pulumi up` runs. */
     public readonly job: Service;
@@ -127,11 +138,13 @@ export class FlightsEtl extends pulumi.ComponentResource {
                 pulumi.mergeOptions({ parent: this, dependsOn: opts?.dependsOn }, { dependsOn: [check] }),
             );
         }
-        const task = (trigger: string) => ({
+        const task = (trigger: string) => {
+            const env = etlEnv(args, args.spark.masterUrl, trigger, gatewayName, args.spark.executorCores);
+            return {
             ...conn,
             image: args.image,
             args: ["job"],
-            env: etlEnv(args, args.spark.masterUrl, trigger, gatewayName, args.spark.executorCores),
+            env: pulumi.output(args.image).apply((image) => ({ ...env, ETL_ATTEMPT_MARKER: attemptMarker(env, image) })),
             networks: [args.spark.network.networkId, args.warehouse.networkId],
             endpointMode: args.endpointMode ?? "vip",
             // The driver writes its event log to the history server's volume.
@@ -139,10 +152,12 @@ export class FlightsEtl extends pulumi.ComponentResource {
             mounts: [args.spark.eventsMount],
             secrets: [args.warehouse.passwordSecret],
             // A run that fails (a failover of the warehouse in the middle of its load) runs once more;
-            // the warehouse keeps the previous snapshot until a run commits.
+            // the warehouse keeps the previous snapshot until a run commits. A run that failed its
+            // data-quality checks is not run again: the retry finds the attempt's marker and ends.
             restartPolicy: { condition: "on-failure" as const, delay: "15s", maxAttempts: 1 },
             resources: { limits: { cpus: 1, memory: "2560M" } },
-        });
+            };
+        };
         const after = pulumi.mergeOptions({ parent: this, dependsOn: opts?.dependsOn }, { dependsOn: [args.spark.master, args.spark.workers, ...args.spark.checks, ...(this.pushgateway ? [this.pushgateway] : [])] });
         this.jobName = name;
         this.job = new Service(

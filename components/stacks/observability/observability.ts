@@ -42,6 +42,12 @@ export interface ObservabilityArgs {
     readonly retention?: string;
     /** @default - 15s */
     readonly scrapeInterval?: string;
+    /** How often Alertmanager writes its silences and notification log to its volume: a crash loses at most this much of them. @default - 1m */
+    readonly snapshotInterval?: string;
+    /** How long a scrape may take before its target counts as down (a dead node's targets time out). @default - 10s */
+    readonly scrapeTimeout?: string;
+    /** How often the rules are evaluated: an alert reaches Alertmanager up to this much after its condition holds for its `for`. @default - the scrape interval */
+    readonly evaluationInterval?: string;
     /** The platform's other targets, each with the network Prometheus reaches it on. */
     readonly targets: readonly MetricsTarget[];
     readonly alerting: AlertmanagerRender;
@@ -54,9 +60,9 @@ export interface ObservabilityArgs {
 const DURATION_RE = /^[1-9]\d*(?:ms|s|m|h|d|w|y)$/;
 
 /** What is wrong with the arguments, each with its fix (the config schema reports them under their keys first). */
-export function observabilityArgsProblems(a: Pick<ObservabilityArgs, "retention" | "scrapeInterval" | "alerting">): string[] {
+export function observabilityArgsProblems(a: Pick<ObservabilityArgs, "retention" | "scrapeInterval" | "scrapeTimeout" | "evaluationInterval" | "snapshotInterval" | "alerting">): string[] {
     const out: string[] = [];
-    for (const [k, v] of [["retention", a.retention], ["scrapeInterval", a.scrapeInterval]] as const)
+    for (const [k, v] of [["retention", a.retention], ["scrapeInterval", a.scrapeInterval], ["evaluationInterval", a.evaluationInterval], ["snapshotInterval", a.snapshotInterval], ["scrapeTimeout", a.scrapeTimeout]] as const)
         if (v !== undefined && !DURATION_RE.test(v)) out.push(`${k} ${JSON.stringify(v)} is not a Prometheus duration; fix: e.g. 15d, 12h or 30s`);
     const names = a.alerting.receivers.map((r) => r.name);
     names.forEach((n, i) => {
@@ -169,6 +175,7 @@ export class Observability extends pulumi.ComponentResource {
                 ...conn,
                 name: this.names.alertmanager,
                 image: args.images.alertmanager,
+                args: [`--data.maintenance-interval=${args.snapshotInterval ?? "1m"}`],
                 networks: [this.network.networkId],
                 endpointMode,
                 constraints: [amData.constraint],
@@ -204,7 +211,7 @@ export class Observability extends pulumi.ComponentResource {
         ];
         const targets = [...own, ...args.targets.map(({ networkId: _, ...t }) => t)];
         this.jobs = ["prometheus", ...targets.map((t) => t.job)];
-        const promConf = new Config(n("prometheus"), { ...conn, name: n("prometheus"), data: renderPrometheusConfig({ alertmanager: `${this.names.alertmanager}:${PORTS.alertmanager}`, targets, scrapeInterval: args.scrapeInterval }), labels }, child);
+        const promConf = new Config(n("prometheus"), { ...conn, name: n("prometheus"), data: renderPrometheusConfig({ alertmanager: `${this.names.alertmanager}:${PORTS.alertmanager}`, targets, scrapeInterval: args.scrapeInterval, scrapeTimeout: args.scrapeTimeout, evaluationInterval: args.evaluationInterval }), labels }, child);
         const rules = new Config(n("rules"), { ...conn, name: n("rules"), data: fs.readFileSync(RULES_FILE, "utf8"), labels }, child);
         const thresholds = new Config(n("thresholds"), { ...conn, name: n("thresholds"), data: renderThresholds(args.thresholds), labels }, child);
         const networks = [...new Set([this.network.networkId as pulumi.Input<string>, ...args.targets.map((t) => t.networkId)])];

@@ -38,6 +38,10 @@ export interface PrometheusRender {
     readonly targets: readonly ScrapeTarget[];
     /** @default - 15s */
     readonly scrapeInterval?: string;
+    /** @default - the scrape interval */
+    readonly evaluationInterval?: string;
+    /** How long a scrape may take before its target counts as down. @default - 10s */
+    readonly scrapeTimeout?: string;
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -50,8 +54,11 @@ function swarmJob(t: ScrapeTarget, refresh: string): Record<string, unknown> {
         ...(t.honorLabels ? { honor_labels: true } : {}),
         dockerswarm_sd_configs: [{ host: DOCKER_RO_SOCKET, role: "tasks", port: t.port, refresh_interval: refresh, filters: [{ name: "service", values: [...t.services] }] }],
         relabel_configs: [
-            // Running tasks only (the service keeps its old ones in its history), on the one network.
+            // Running tasks only, on the one network: not the service's old ones (its history), and
+            // not one still pending (a member pinned to a node that is down gets a pending task whose
+            // address answers nothing; its target would be a new series, not the member's).
             { source_labels: ["__meta_dockerswarm_task_desired_state"], regex: "running", action: "keep" },
+            { source_labels: ["__meta_dockerswarm_task_state"], regex: "running", action: "keep" },
             { source_labels: ["__meta_dockerswarm_network_name"], regex: escapeRe(t.networkName), action: "keep" },
             // The API's service filter matches name prefixes too: keep exactly these.
             { source_labels: ["__meta_dockerswarm_service_name"], regex: t.services.map(escapeRe).join("|"), action: "keep" },
@@ -74,7 +81,7 @@ export function renderPrometheusConfig(r: PrometheusRender): string {
         jobs.add(t.job);
     }
     return stringify({
-        global: { scrape_interval: interval, scrape_timeout: "10s", evaluation_interval: interval },
+        global: { scrape_interval: interval, scrape_timeout: r.scrapeTimeout ?? "10s", evaluation_interval: r.evaluationInterval ?? interval },
         alerting: { alertmanagers: [{ static_configs: [{ targets: [r.alertmanager] }] }] },
         rule_files: [`${RULES_DIR}/*.yml`],
         scrape_configs: [{ job_name: "prometheus", static_configs: [{ targets: [`localhost:${PORTS.prometheus}`] }] }, ...r.targets.map((t) => swarmJob(t, interval))],

@@ -111,7 +111,11 @@ export const repoNames = (name: string) => ({
     volume: `${name}-data`,
     tls: `${name}-tls`,
     config: `${name}-conf`,
+    exporter: `${name}-exporter`,
 });
+
+/** The port of the repository's exporter (images/postgres/bin/swarm-etl-pgbackrest-exporter). */
+export const BACKUP_EXPORTER_PORT = 9854;
 
 /** The identity file (certificate and key in one PEM) every side mounts. */
 export const tlsFile = (repo: string) => `${SECRETS_DIR}/${repoNames(repo).tls}`;

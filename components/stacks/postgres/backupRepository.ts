@@ -4,10 +4,13 @@
 // real clusters), or S3-compatible object storage (its credentials a Swarm secret that only the
 // repository host and the backup jobs mount; the members reach the repository through the host). Members push WAL to it and restores read from it over TLS; the backup jobs run
 // beside it, on the same node, with the same volume. It keeps any number of stanzas (one per
-// cluster), so a cluster can be restored into a new one from here.
+// cluster), so a cluster can be restored into a new one from here. Beside it, `<name>-exporter`
+// serves what the repository holds (`pgbackrest info`: each stanza's newest backup of each type) to
+// Prometheus, the repository mounted read only.
 import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, MountSpec, Network, Secret, Service, ServiceConfigRef, ServiceSecretRef, Volume } from "../../../providers/swarm";
-import { BACKREST_CONF, BACKREST_PORT, DEFAULT_RETENTION, REPO_PATH, repoNames, repositoryConf, RepositoryPlan, Retention, S3_CA_FILE, S3_CREDENTIALS_FILE, s3CredentialsConf, s3Problems, S3Storage, TLS_CN, tlsDnsNames } from "./backup";
+import type { MetricsTarget } from "../observability/render";
+import { BACKREST_CONF, BACKREST_PORT, BACKUP_EXPORTER_PORT, DEFAULT_RETENTION, REPO_PATH, repoNames, repositoryConf, RepositoryPlan, Retention, S3_CA_FILE, S3_CREDENTIALS_FILE, s3CredentialsConf, s3Problems, S3Storage, TLS_CN, tlsDnsNames } from "./backup";
 import { PG_UID } from "./paths";
 
 export interface PgBackupRepositoryArgs {
@@ -59,6 +62,10 @@ export class PgBackupRepository extends pulumi.ComponentResource {
     public readonly constraint: pulumi.Output<string>;
     /** The repository's storage, for the jobs that run beside it. */
     public readonly mount: MountSpec;
+    /** Serves the repository's backups as metrics. */
+    public readonly exporter: Service;
+    /** What Prometheus scrapes: the exporter (job `pgbackrest`). */
+    public readonly metricsTargets: MetricsTarget[];
     private readonly storageSecrets: ServiceSecretRef[] = [];
     private readonly storageConfigs: ServiceConfigRef[] = [];
 
@@ -116,6 +123,31 @@ export class PgBackupRepository extends pulumi.ComponentResource {
             },
             childOpts,
         );
+        // `pgbackrest info` only reads the repository (its locks in the container's own /tmp).
+        this.exporter = new Service(
+            r.exporter,
+            {
+                ...conn,
+                name: r.exporter,
+                image: args.image,
+                command: ["swarm-etl-pgbackrest-exporter"],
+                env: { PORT: String(BACKUP_EXPORTER_PORT) },
+                networks: [this.network.networkId],
+                endpointMode: args.endpointMode ?? "vip",
+                constraints: [this.constraint, ...(args.nodeLabel ? [`node.labels.${args.nodeLabel}==true`] : [])],
+                mounts: [{ ...this.mount, readOnly: true }],
+                secrets: this.storageSecrets,
+                configs: this.jobConfigs(),
+                healthcheck: { test: `bash -c '</dev/tcp/127.0.0.1/${BACKUP_EXPORTER_PORT}'`, interval: "10s", timeout: "3s", retries: 3, startPeriod: "10s" },
+                restartPolicy: { condition: "any", delay: "2s" },
+                resources: { limits: { cpus: 0.25, memory: "128M" } },
+                stopGracePeriod: "5s",
+                // Tied to the repository's node and volume like the repository itself (one task, pinned).
+                labels: { ...labels, "swarm-etl.role": "metrics-exporter", "swarm-etl.stateful": "true" },
+            },
+            { ...childOpts, dependsOn: [this.service] },
+        );
+        this.metricsTargets = [{ job: "pgbackrest", services: [r.exporter], networkName: r.network, networkId: this.network.networkId, port: BACKUP_EXPORTER_PORT }];
         this.registerOutputs({ node: this.node, stanzas: this.stanzas });
     }
 

@@ -1,8 +1,9 @@
 // The observability checks against the platform the suite deployed (tests/lab/platform.test.ts):
 // Prometheus finds every part through Swarm's discovery and each target is up, the rules are
 // loaded, the swarm exporter sees the lab as it is, and a silence survives Alertmanager's restart.
+import { log } from "../harness";
 import { until } from "../nodeShell";
-import { MEMBERS, OBS, OBS_NODE, sh, SPARK_WORKERS } from "./suite";
+import { ALERT_SINK, figures, MEMBERS, NAME, OBS, OBS_NODE, platform, psql, repoExec, sh, SPARK_WORKERS, stack, STAR_CHECKSUM } from "./suite";
 
 const container = (service: string) => `$(docker ps -q -f label=com.docker.swarm.service.name=${service} | head -n1)`;
 /** GET on a service's HTTP API from inside its own container (curl is in the images). */
@@ -10,6 +11,38 @@ async function api<T>(service: string, port: number, path: string): Promise<T> {
     return JSON.parse(await sh(`docker exec ${container(service)} curl -fsS 'http://127.0.0.1:${port}${path}'`, OBS_NODE)) as T;
 }
 const prom = <T>(path: string) => api<{ status: string; data: T }>(`${OBS}-prometheus`, 9090, path).then((r) => r.data);
+const query = async (expr: string) => (await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result;
+
+/** The lab's scrape interval (suite.ts leaves Prometheus' default): an alert must reach the receiver within its `for` plus two of these. */
+const SCRAPE_SECONDS = 15;
+
+interface SinkAlert { status: "firing" | "resolved"; labels: Record<string, string>; startsAt: string; receivedAt: number }
+/** Every notification the webhook's sink got, in order. */
+async function sinkAlerts(): Promise<SinkAlert[]> {
+    const out = await sh(`docker logs ${container(ALERT_SINK)} 2>&1`, OBS_NODE);
+    return out.split("\n").filter((l) => l.startsWith("ALERT ")).map((l) => JSON.parse(l.slice(6)) as SinkAlert);
+}
+
+/**
+ * Waits until `alertname` with `labels` reaches the receiver firing, sent after `onset` (the moment
+ * the fault began, ms); requires it within its `for` plus two scrape intervals of the onset. Returns
+ * when it arrived (ms) and records the figure.
+ */
+export async function alertArrives(alertname: string, labels: Record<string, string>, forSeconds: number, onset: number, what: string): Promise<number> {
+    const bound = forSeconds + 2 * SCRAPE_SECONDS;
+    const match = (a: SinkAlert) => a.status === "firing" && a.labels.alertname === alertname && a.receivedAt * 1000 >= onset && Object.entries(labels).every(([k, v]) => a.labels[k] === v);
+    let seen: SinkAlert[] = [];
+    // Waits past the bound, so a slow alert is measured and named rather than only missed.
+    await until(async () => (seen = await sinkAlerts()).some(match), Math.max(onset + (bound + 60) * 1000 - Date.now(), 5000), `${alertname} at the receiver`).catch(() => {
+        const since = seen.filter((a) => a.receivedAt * 1000 >= onset).map((a) => `${a.status} ${a.labels.alertname} ${JSON.stringify({ node: a.labels.node, service: a.labels.service })}`);
+        throw new Error(`${alertname} ${JSON.stringify(labels)} did not reach the receiver within ${bound + 60} s of ${what}; it got since: ${since.join("; ") || "nothing"}`);
+    });
+    const at = seen.find(match)!.receivedAt * 1000;
+    const seconds = (at - onset) / 1000;
+    figures.alerts.push(`${alertname} ${JSON.stringify(labels)}: at the receiver ${seconds.toFixed(1)} s after ${what} (bound: for ${forSeconds} s + 2 scrapes = ${bound} s)`);
+    expect(seconds).toBeLessThanOrEqual(bound);
+    return at;
+}
 
 interface Target { labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }
 
@@ -21,6 +54,7 @@ const EXPECTED: Record<string, number> = {
     alertmanager: 1,
     patroni: MEMBERS.length,
     etcd: 3,
+    pgbackrest: 1,
     "spark-master": 1,
     "spark-worker": SPARK_WORKERS.length,
     etl: 1,
@@ -62,7 +96,7 @@ export function observabilityChecks(): void {
         });
 
         test("the swarm exporter sees the lab: 5 nodes ready, 3 managers reachable, every service of the suite at its desired tasks", async () => {
-            const q = async (expr: string) => (await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result;
+            const q = query;
             await until(async () => (await q("swarm_node_ready == 1")).length === 5, 60_000, "5 nodes ready");
             expect((await q("swarm_node_manager_reachable == 1")).map((r) => r.metric.node).sort()).toEqual(["mgr1", "mgr2", "mgr3"]);
             let short: string[] = [];
@@ -73,6 +107,22 @@ export function observabilityChecks(): void {
                 throw new Error(`services short of tasks: ${short.join(", ")}`);
             });
             expect((await q('swarm_service_tasks_desired{service="pgt-obs-node-exporter", mode="global"}'))[0].value[1]).toBe("5");
+        });
+
+        test("the backups' exporter: each type's newest backup as pgbackrest info has it; no backup alert fires", async () => {
+            const info = JSON.parse(await repoExec("pgbackrest --output=json --log-level-console=off info")) as { name: string; backup: { type: string; error?: boolean; timestamp: { stop: number } }[] }[];
+            const newest: Record<string, number> = {};
+            for (const b of info.find((x) => x.name === NAME)?.backup ?? []) if (!b.error) newest[b.type] = Math.max(newest[b.type] ?? 0, b.timestamp.stop);
+            expect(Object.keys(newest)).toContain("full"); // the deploy's first full backup, and the one the backup check made
+            let got: Record<string, number> = {};
+            await until(async () => {
+                got = Object.fromEntries((await query(`pgbackrest_backup_last_completed_timestamp_seconds{stanza="${NAME}"}`)).map((r) => [r.metric.type, Number(r.value[1])]));
+                return Object.keys(got).length === Object.keys(newest).length && Object.entries(newest).every(([t, v]) => got[t] === v);
+            }, 60_000, "Prometheus has the repository's newest backups").catch(() => undefined);
+            expect(got).toEqual(newest);
+            expect((await query(`pgbackrest_stanza_status{stanza="${NAME}"}`)).map((r) => [r.value[1], r.metric.message])).toEqual([["0", "ok"]]);
+            const firing = (await prom<{ alerts: { labels: Record<string, string>; state: string }[] }>("/api/v1/alerts")).alerts.filter((a) => a.state === "firing" && a.labels.alertname.startsWith("PostgresBackup"));
+            expect(firing).toEqual([]);
         });
 
         test("the Docker API through the socket proxy is read only: the swarm's objects, nothing else", async () => {
@@ -88,7 +138,7 @@ export function observabilityChecks(): void {
             });
         });
 
-        test("a silence survives Alertmanager's restart and its crash (its volume, written every minute)", async () => {
+        test("a silence survives Alertmanager's restart and its crash (its volume, written every snapshot interval)", async () => {
             const am = `${OBS}-alertmanager`;
             const silence = async (name: string) => {
                 const now = Date.now();
@@ -108,11 +158,35 @@ export function observabilityChecks(): void {
             const stopped = await silence("LabSilenceStop");
             await replaced("stop");
             expect(await active()).toContain(stopped);
-            // A crash (SIGKILL) more than a maintenance interval after the silence was made.
+            // A crash (SIGKILL) more than a snapshot interval (15 s in the suite) after the silence was made.
             const killed = await silence("LabSilenceKill");
-            await new Promise((r) => setTimeout(r, 65_000));
+            await new Promise((r) => setTimeout(r, 20_000));
             await replaced("kill");
             expect(await active()).toEqual(expect.arrayContaining([stopped, killed]));
+        });
+    });
+}
+
+/** The alert drill that runs last (after the PostgreSQL drills, which fire NodeDown and PostgresDown): an ETL run failing a data-quality check. */
+export function alertDrills(): void {
+    describe("alerts fired for real", () => {
+        test("an ETL run failing a data-quality check: the up fails naming it, the snapshot stays, the retry is not run again, EtlDataQualityFailed reaches the receiver", async () => {
+            const before = await psql(STAR_CHECKSUM);
+            // 15.6 % of the flights link to the unknown plane (etl/README.md): a 10 % threshold fails.
+            platform.dq = { maxUnknownRate: 0.1 };
+            platform.runId = "dq-drill";
+            const t0 = Date.now();
+            const err = await stack().up({ onOutput: log("pgt-dq-up") }).then(() => "the up succeeded", (e: Error) => e.message);
+            figures.alerts.push(`the up with the failing run: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+            expect(err).toMatch(/service pgt-flights did not converge/);
+            expect(err).toMatch(/unknown_rate:fact_flight\.\w+: rate 0\.1\d+, expected <= 0\.1; this retry of the same run .* is not run/);
+            const [status, failed, finishedAt] = (await psql("SELECT status, array_to_string(failed_checks, ','), extract(epoch FROM finished_at) FROM flights.etl_run ORDER BY started_at DESC LIMIT 1")).split("|");
+            expect(status).toBe("dq_failed");
+            expect(failed).toMatch(/^unknown_rate:fact_flight\.\w+$/);
+            // One run recorded: the retry ended before it started another.
+            expect(await psql("SELECT count(*) FROM flights.etl_run WHERE started_at > to_timestamp(" + t0 / 1000 + ")")).toBe("1");
+            expect(await psql(STAR_CHECKSUM)).toBe(before);
+            await alertArrives("EtlDataQualityFailed", {}, 0, Number(finishedAt) * 1000, "the run's end");
         });
     });
 }

@@ -47,12 +47,12 @@ export const OBS_NODE = "mgr2";
 export const ALERT_SINK = `${NAME}-alert-sink`;
 /** The webhook receiver: every notification Alertmanager posts, one line of JSON on stdout. */
 const ALERT_SINK_SCRIPT = `
-import http.server, json, sys
+import http.server, json, sys, time
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         for a in json.loads(body).get("alerts", []):
-            print("ALERT " + json.dumps({"status": a["status"], "labels": a["labels"], "startsAt": a["startsAt"]}), flush=True)
+            print("ALERT " + json.dumps({"status": a["status"], "labels": a["labels"], "startsAt": a["startsAt"], "receivedAt": time.time()}), flush=True)
         self.send_response(200); self.end_headers()
     def log_message(self, *a): pass
 http.server.HTTPServer(("", 8080), H).serve_forever()
@@ -69,6 +69,8 @@ export const platform: {
     runId: string;
     schedule?: { cron: string; timeZone: string };
     workerMemory: string;
+    /** The ETL's data-quality thresholds (the alert drill tightens one). */
+    dq?: { maxQuarantineRate?: number; maxUnknownRate?: number };
 } = { restoring: false, runId: "1", workerMemory: "1g" };
 
 /** The stack, once platform.test.ts made it. */
@@ -78,7 +80,7 @@ export function stack(): Stack {
 }
 
 /** Figures the checks and drills print at the end of the suite, by part. */
-export const figures: Record<"postgres" | "etl", string[]> = { postgres: [], etl: [] };
+export const figures: Record<"postgres" | "etl" | "alerts", string[]> = { postgres: [], etl: [], alerts: [] };
 
 export const sh = nodeShell(cfg);
 export const CLIENT = `$(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-client | head -n1)`;
@@ -345,6 +347,7 @@ export async function program() {
             warehouse: { networkId: pg.network.networkId, endpoint: pg.primaryEndpoint, database: "warehouse", user: "etl_writer", schema: "flights", passwordSecret: ref, passwordFile: `${SECRETS_DIR}/${target}` },
             runId: platform.runId,
             schedule: platform.schedule,
+            dq: platform.dq,
             executorMemory: "768m",
             pushgateway: { image: imageNamed(PUSHGATEWAY_IMAGE), nodeConnection: nodes[SPARK_MASTER_NODE] },
             endpointMode: "dnsrr",
@@ -357,9 +360,15 @@ export async function program() {
         node: OBS_NODE,
         nodeConnection: nodes[OBS_NODE],
         images: Object.fromEntries(Object.entries(OBSERVABILITY_IMAGES).map(([k, v]) => [k, imageNamed(v)])) as ObservabilityArgs["images"],
-        targets: [...pg.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets],
+        targets: [...pg.metricsTargets, ...repository.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets],
         alerting: { receivers: [{ name: "lab", webhook: { url: `http://${ALERT_SINK}:8080/` } }], defaultReceiver: "lab", groupWait: "5s" },
         thresholds: { slackSeconds: 7200 },
+        // Rules evaluated every 5 s: an alert leaves soon after its condition held for its `for`;
+        // a scrape of a dead node's target gives up after 5 s (every target here answers in ms).
+        evaluationInterval: "5s",
+        scrapeTimeout: "5s",
+        // Silences written every 15 s: the crash drill waits that long, not a minute.
+        snapshotInterval: "15s",
         endpointMode: "dnsrr",
         encrypted: false,
     });
@@ -369,6 +378,8 @@ export async function program() {
         image: image("postgres"),
         command: ["python3", "-c", ALERT_SINK_SCRIPT],
         networks: [obs.network.networkId],
+        // With Alertmanager, away from the nodes the drills break.
+        constraints: [`node.hostname==${OBS_NODE}`],
         endpointMode: "dnsrr",
         stopGracePeriod: "1s",
         labels: { "swarm-etl.stack": OBS },
