@@ -19,7 +19,7 @@ import { adminClient, forgetAdminClients } from "../../providers/keycloak/admin"
 import { AUTH_HOST, hostUrl } from "../../components/stacks/edge/render";
 import { ensureSwarm, inlineStack, log, managerConnection, nodeConnections } from "./harness";
 import { labConfig, privateKey, REPO } from "./labConfig";
-import { nodeShell, until } from "./nodeShell";
+import { containerLogs, nodeShell, until } from "./nodeShell";
 import { ALLOWED, browserSignIn, DOMAIN, edgeCookie, edgeRequest, identityProgram, makeUsers, passwordGrant, PORT, UIS, url } from "./identity/stack";
 
 const cfg = labConfig();
@@ -316,7 +316,7 @@ describe("identity and the edge on the lab", () => {
         for (const s of secrets) expect(s.length).toBeGreaterThanOrEqual(16);
         const state = fs.readFileSync(path.join(process.env.PULUMI_BACKEND_URL!.replace(/^file:\/\//, ""), ".pulumi/stacks/swarm-etl-tests", `${NAME}.json`), "utf8");
         const specs = await sh(`docker service ls -q --filter name=${NAME}- | xargs docker service inspect`);
-        const logs = await sh(`for s in $(docker service ls -q --filter name=${NAME}-); do docker service logs --raw $s 2>&1 | tail -n 2000; done`, "mgr1", 300_000);
+        const logs = await containerLogs(cfg, `${NAME}-`);
         for (const [where, text] of [["state", state], ["specs", specs], ["logs", logs]] as const) {
             expect(text.length).toBeGreaterThan(1000);
             const found = secrets.filter((s) => text.includes(s));

@@ -19,9 +19,9 @@ const dataTier = (n: { hosts: number; dcs: number; members: number }) => 1 + 1 +
 /**
  * Backups: the scheduler (component, service), the repository (component, network, TLS secret,
  * config, service, and a volume unless it is a host path), the members' pgbackrest.conf, the first
- * backup's job and the two scheduled templates.
+ * backup's job, the two scheduled templates, and the repository's metrics exporter.
  */
-const backups = (o: { volume: boolean }) => 2 + 5 + (o.volume ? 1 : 0) + 1 + 3;
+const backups = (o: { volume: boolean }) => 2 + 5 + (o.volume ? 1 : 0) + 1 + 3 + 1;
 /** Spark: its component, network, the recovery and event-log volumes, master + workers + history, an image check per Spark node. */
 const spark = (n: { nodes: number }) => 1 + 1 + 2 + 3 + n.nodes;
 /** The ETL: its component, the Pushgateway's volume, image check and service, the run job and the scheduled template. */

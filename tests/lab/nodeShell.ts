@@ -14,6 +14,20 @@ export function nodeShell(cfg: StackConfig) {
     };
 }
 
+/**
+ * The logs of every container, running or exited, whose name starts with `prefix` (Swarm names a
+ * task's container `<service>.<slot>.<task>`), read on each node itself: `docker service logs`
+ * can hang on a task whose container is gone. Each container's read is bounded.
+ */
+export async function containerLogs(cfg: StackConfig, prefix: string, tail = 2000): Promise<string> {
+    const sh = nodeShell(cfg);
+    const nodes = [...cfg.managers, ...cfg.workers].map((h) => h.name);
+    const out = await Promise.all(
+        nodes.map((n) => sh(`for c in $(docker ps -a --format '{{.ID}} {{.Names}}' | awk -v p='${prefix}' 'index($2, p) == 1 {print $1}'); do timeout 30 docker logs --tail ${tail} $c 2>&1; done; true`, n, 120_000)),
+    );
+    return out.join("\n");
+}
+
 export const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
 /** The reference `images/build.sh --lab` recorded for an image, or a failure that says what to run. */
