@@ -40,6 +40,9 @@ describe("the platform on the lab", () => {
             const node = SPARK_WORKERS[1];
             killedWorker.container = await sh(`docker ps -q -f label=com.docker.swarm.service.name=${SPARK}-worker`, node);
             await sh(`docker kill ${killedWorker.container}`, node);
+            // The loss is visible on the master (which drops dead workers from its list minutes later).
+            await until(async () => (await sparkMaster()).workers.some((w) => w.state === "DEAD"), 120_000, "the killed worker DEAD on the master");
+            killedWorker.seenDead = true;
         })();
         const res = await up;
         await killer;

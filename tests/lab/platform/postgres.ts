@@ -7,7 +7,6 @@ import { log, requiredEnv } from "../harness";
 import { REPO } from "../labConfig";
 import { labShell } from "../labShell";
 import { until } from "../nodeShell";
-import { alertArrives } from "./observability";
 import {
     CLIENT, CLIENT_SECRETS, checksums, cluster, ETL, figures, healthy, image, leaderNode, MEMBERS, member, missingAcked, NAME, platform,
     psql, repoExec, REPO_NAME, RESTORED, SCHEDULER, schedulerRun, sh, SPARK, stack, window, writer,
@@ -213,7 +212,7 @@ export function postgresDrills(): void {
             figures.postgres.push(`  both members running again ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill; primary: ${back.leader}`);
         });
 
-        test("failover drill 2: the primary's Docker daemon dies (its containers live on): the member fences itself, writes go on within 30 s; every acknowledged commit is there; NodeDown reaches the alerts' receiver", async () => {
+        test("failover drill 2: the primary's Docker daemon dies (its containers live on): the member fences itself, writes go on within 30 s; every acknowledged commit is there", async () => {
             const leader = (await healthy(60_000)).leader;
             const run = "kill-dockerd";
             const container = await sh(`docker ps -q --no-trunc -f label=com.docker.swarm.service.name=${NAME}-${leader}`, leader);
@@ -221,18 +220,12 @@ export function postgresDrills(): void {
             await new Promise((r) => setTimeout(r, 5000));
             const killedAt = Date.now();
             await labShell(`bash ${REPO}/lab/lab.sh dockerd ${leader} kill`);
-            // When the managers mark the node down (Swarm's heartbeat grace): NodeDown's onset.
-            const markedDown = until(async () => (await sh(`docker node inspect ${leader} --format '{{.Status.State}}'`)) === "down", 60_000, `the managers see ${leader} down`).then(() => Date.now());
             const r = await writes;
             const w = window(r);
             figures.postgres.push(`kill the primary's dockerd and containerd (${leader}; PostgreSQL lives on): ${w ? `writes failed for ${w.seconds.toFixed(1)} s` : "no write failed"} (${r.acked.length} acknowledged, ${r.errors.length} failed)`);
             if (w) expect(w.seconds).toBeLessThanOrEqual(30);
             expect(r.acked.filter(([, t]) => t > 10).length).toBeGreaterThan(100);
             expect(await missingAcked(run, r)).toEqual([]);
-            // The alert: its node down (its daemon dead) reaches Alertmanager's receiver.
-            const downAt = await markedDown;
-            figures.alerts.push(`the managers marked ${leader} down ${((downAt - killedAt) / 1000).toFixed(1)} s after its dockerd was killed`);
-            await alertArrives("NodeDown", { node: leader }, 60, downAt, `the managers marked ${leader} down`);
             const restartedAt = Date.now();
             await labShell(`bash ${REPO}/lab/lab.sh dockerd ${leader} start`);
             // The old primary stopped by itself (swarm-etl-pg-fence), not when its daemon came back.
@@ -248,13 +241,12 @@ export function postgresDrills(): void {
             expect(await missingAcked(run, r)).toEqual([]);
         });
 
-        test("failover drill 3: the primary's node crashes (daemon and containers); the standby takes over within 30 s; every acknowledged commit is there; PostgresDown reaches the alerts' receiver; the old primary returns as a replica within 60 s", async () => {
+        test("failover drill 3: the primary's node crashes (daemon and containers); the standby takes over within 30 s; every acknowledged commit is there; the old primary returns as a replica within 60 s", async () => {
             const leader = (await healthy(60_000)).leader;
             const standby = MEMBERS.find((m) => m !== leader)!;
             const run = "crash-node";
             const writes = writer(run, 45);
             await new Promise((r) => setTimeout(r, 5000));
-            const crashedAt = Date.now();
             await labShell(`bash ${REPO}/lab/lab.sh dockerd ${leader} crash`);
             const r = await writes;
             const w = window(r);
@@ -263,8 +255,6 @@ export function postgresDrills(): void {
             expect(w!.seconds).toBeLessThanOrEqual(30);
             expect(await leaderNode()).toBe(standby);
             expect(await missingAcked(run, r)).toEqual([]);
-            // The alert: the killed primary's member down reaches Alertmanager's receiver.
-            await alertArrives("PostgresDown", { service: member(leader) }, 60, crashedAt, `the crash of ${leader}`);
             const restartedAt = Date.now();
             await labShell(`bash ${REPO}/lab/lab.sh dockerd ${leader} start`);
             const back = await healthy(60_000);
