@@ -25,7 +25,9 @@
 #    context.txt lists); the tag is the first 12 hex of sha256(every file of that context, the base
 #    tarball's sha256), so a definition that did not change is not built again; a context with a
 #    requirements.txt gets its wheels, built here from PyPI, in wheels/;
-# 3. publish: `docker save | docker -H <via> load`, push, and the digest the registry answered.
+# 3. publish: `docker save | docker -H <via> load`, push, and the digest the registry answered;
+#    with --lab, the images are also kept for the next lab (images/lab_seed.py), whose registry
+#    starts with them, and an image already there is not loaded or pushed again.
 # A rerun with nothing changed takes seconds.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,7 +40,7 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 say() { printf '\033[1m[images]\033[0m %s\n' "$*" >&2; }
 die() { printf '[images] ERROR: %s\n' "$*" >&2; exit 1; }
 
-registry="" via="" stack="" write_config=1 only=()
+registry="" via="" stack="" write_config=1 only=() lab_storage=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --lab)
@@ -46,6 +48,7 @@ while [ $# -gt 0 ]; do
             [ -f "$lab_dir/lab.json" ] || die "the lab is not up ($lab_dir/lab.json is missing); fix: run \`lab/lab.sh up\` first"
             registry="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registry"])' "$lab_dir/lab.json")"
             via="unix://$lab_dir/hosts/mgr1/run/docker.sock"
+            lab_storage="$lab_dir/registry/storage/docker/registry/v2"
             stack=lab ;;
         --registry) registry="${2:?--registry needs a value}"; shift ;;
         --via) via="${2:?--via needs a value}"; shift ;;
@@ -215,7 +218,7 @@ definition_hash() {
         | sha256sum | cut -c1-12
 }
 
-declare -A REFS=()
+declare -A REFS=() TAGS=()
 for name in "${names[@]}"; do
     dir="${DEFS[$name]}"
     context="$(stage "$name" "$dir")"
@@ -245,6 +248,15 @@ for name in "${names[@]}"; do
             || { tail -n 30 "$CACHE/$name.build.log" >&2; die "$name: docker build failed; the whole log is $CACHE/$name.build.log"; }
         say "$name: built in $(( $(date +%s) - t0 )) s"
     fi
+    # The lab's registry seeded from the last lab (lab_seed.py) may hold this tag already: its
+    # digest is in the registry's own link file, and nothing is loaded or pushed.
+    seeded="$lab_storage/repositories/swarm-etl/$name/_manifests/tags/$tag/current/link"
+    if [ -n "$lab_storage" ] && [ -f "$seeded" ]; then
+        REFS[$name]="$registry/swarm-etl/$name@$(cat "$seeded")"
+        TAGS[$name]="$tag"
+        say "$name: ${REFS[$name]} (in the registry already)"
+        continue
+    fi
     if ! pd image inspect "$remote_ref" >/dev/null 2>&1; then
         say "$name: loading into $via"
         bd save "$local_ref" | pd load -q >/dev/null || die "$name: loading the image into $via failed"
@@ -254,6 +266,7 @@ for name in "${names[@]}"; do
     digest="$(pd image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$remote_ref" | grep -F "$registry/swarm-etl/$name@" | head -n1)"
     [ -n "$digest" ] || die "$name: the registry answered no digest for $remote_ref"
     REFS[$name]="$digest"
+    TAGS[$name]="$tag"
     say "$name: $digest"
 done
 
@@ -268,4 +281,10 @@ if [ "$write_config" = 1 ]; then
     [ -f "$file" ] || die "$file does not exist; fix: create the stack's config first (for the lab: lab/lab.sh up)"
     node "$REPO/images/record.js" "$file" "$json"
     say "recorded in ${file#"$REPO"/} (swarm-etl:images)"
+fi
+if [ -n "$lab_storage" ] && [ ${#only[@]} -eq 0 ]; then
+    seed=()
+    for name in "${names[@]}"; do seed+=("$name=${TAGS[$name]}=${REFS[$name]##*@}"); done
+    python3 "$REPO/images/lab_seed.py" "$lab_storage" "$SWARM_ETL_CACHE/lab/registry-seed" "${seed[@]}" \
+        && say "kept for the next lab: $SWARM_ETL_CACHE/lab/registry-seed"
 fi

@@ -11,6 +11,7 @@ registry_prepare() {
   local pkgdir
   pkgdir=$(unpack_deb docker-registry)
   mkdir -p "$REGISTRY_DIR/storage"
+  registry_seed
   ln -sfn "$pkgdir/usr/bin/docker-registry" "$REGISTRY_DIR/docker-registry"
   cat >"$REGISTRY_DIR/config.yml" <<EOF
 # Lab registry (written by lab/lab.sh up)
@@ -36,6 +37,18 @@ health:
     interval: 10s
     threshold: 3
 EOF
+}
+
+# registry_seed: a new registry starts with the platform's images of the last lab, which
+# images/build.sh --lab kept in the cache (images/lab_seed.py; blobs hard-linked, links copied),
+# so that the build finds them there and pushes nothing. Never the lab's own busybox image: up
+# publishes and pulls that one every time, to prove distribution works.
+registry_seed() {
+  local seed=$LAB_CACHE/registry-seed v2=$REGISTRY_DIR/storage/docker/registry/v2
+  [[ -d $seed/repositories/swarm-etl && ! -e $v2 ]] || return 0
+  mkdir -p "$v2/repositories"
+  cp -al "$seed/blobs" "$v2/blobs" 2>/dev/null || cp -a "$seed/blobs" "$v2/blobs"
+  cp -a "$seed/repositories/swarm-etl" "$v2/repositories/swarm-etl"
 }
 
 # registry_has_tag REPO TAG: the registry's storage holds REPO:TAG.
