@@ -112,3 +112,38 @@ export function nodeConnections(): Record<string, HostConnection> {
     const bastion = { name: cfg.bastion.name, host: cfg.bastion.publicAddress, port: cfg.bastion.port, user: cfg.bastion.user ?? cfg.sshUser, hostKey: cfg.bastion.hostKey };
     return Object.fromEntries([...cfg.managers, ...cfg.workers].map((h) => [h.name, { name: h.name, host: h.privateAddress, port: h.port, user: h.user ?? cfg.sshUser, hostKey: h.hostKey, bastion }]));
 }
+
+/**
+ * A clean slate for a suite's stack before it runs: `pulumi destroy`, and when that fails (a run
+ * that stopped half way can leave what no provider can delete any more, e.g. realm objects whose
+ * Keycloak lost its database), every Swarm object whose name starts with one of `prefixes` (the
+ * stack's name by default) removed by hand on every node, the stack removed with its state, and
+ * made again. Returns the stack to use.
+ */
+export async function freshStack(name: string, program: () => Promise<Record<string, unknown> | void>, prefixes: string[] = [name]): Promise<Stack> {
+    const stack = await inlineStack(name, program);
+    const destroyed = await stack.destroy({ onOutput: log(`${name}-destroy-before`) }).then(
+        () => undefined,
+        (e: Error) => (e.message.split("\n").find((l) => /error/i.test(l)) ?? e.message).trim().slice(0, 300),
+    );
+    if (destroyed === undefined) return stack;
+    console.log(`${name}: destroy failed (${destroyed}); removing the Swarm objects named ${prefixes.map((p) => `${p}-*`).join(", ")} and the stack's state`);
+    const cfg = labConfig();
+    const hosts = targets(cfg);
+    const run = async (host: string, command: string) => {
+        const r = await withSession(hosts.get(host)!, (s) => s.exec(command, 300_000));
+        if (r.code !== 0) throw new Error(`\`${command}\` on ${host} failed (${r.code}): ${r.stderr.trim()}`);
+    };
+    const manager = cfg.managers[0].name;
+    const ls = (kind: string) => `{ ${prefixes.map((p) => `docker ${kind} ls -q --filter name=${p}-`).join("; ")}; }`;
+    const rm = (kind: string) => `${ls(kind)} | sort -u | xargs -r docker ${kind} rm >/dev/null`;
+    await run(manager, `${rm("service")}; for i in $(seq 1 60); do [ -z "$(${ls("service")})" ] && break; sleep 1; done`);
+    for (const host of [...cfg.managers, ...cfg.workers].map((h) => h.name)) {
+        // A volume goes once no container (running or not, of whatever name) holds it.
+        await run(host, `for v in $(${ls("volume")}); do docker ps -aq --filter volume=$v | xargs -r docker rm -f >/dev/null; docker volume rm $v >/dev/null; done`);
+    }
+    // Networks go once the last task attached to them is gone on every node: until they are.
+    await run(manager, `${rm("secret")}; ${rm("config")}; for i in $(seq 1 60); do ${ls("network")} | sort -u | xargs -r docker network rm >/dev/null 2>&1; [ -z "$(${ls("network")})" ] && exit 0; sleep 1; done; echo "networks left: $(${ls("network")})" >&2; exit 1`);
+    await stack.workspace.removeStack(name, { force: true });
+    return inlineStack(name, program);
+}

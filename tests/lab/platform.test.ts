@@ -1,28 +1,32 @@
 // The platform on the lab, deployed once for the suite through the real engine
 // (tests/lab/platform/suite.ts: the data tier with its backups and scheduler, Spark, the flights
-// ETL, metrics and alerts), then the checks of each part against it, then the drills that break
+// ETL, Keycloak with the realm as code, the edge, metrics and alerts), then the checks of each part against it, then the drills that break
 // it, destructive ones last. The deploy itself is the ETL's first run on the Spark cluster, with a worker killed in the
 // middle of it. Figures are printed at the end, not asserted beyond the issues' bounds (bench/
 // measures them).
-import { ensureSwarm, inlineStack, log } from "./harness";
+import { ensureSwarm, freshStack, log } from "./harness";
 import { REPO } from "./labConfig";
 import { labShell } from "./labShell";
 import { until } from "./nodeShell";
+import { dashboardChecks } from "./platform/dashboards";
+import { edgeChecks, edgeDrills, edgeTeardown } from "./platform/edge";
 import { etlChecks, killedWorker } from "./platform/etl";
 import { alertDrills, observabilityChecks } from "./platform/observability";
 import { postgresChecks, postgresDrills } from "./platform/postgres";
-import { figures, MEMBERS, NAME, platform, program, sh, SPARK, SPARK_WORKERS, sparkMaster, stack } from "./platform/suite";
+import { figures, MEMBERS, NAME, platform, program, RESTORED, sh, SPARK, SPARK_WORKERS, sparkMaster, stack } from "./platform/suite";
 
 beforeAll(async () => {
     await ensureSwarm();
-    platform.stack = await inlineStack(NAME, program);
-    await platform.stack.destroy({ onOutput: log("pgt-destroy-before") });
+    platform.stack = await freshStack(NAME, program, [NAME, ...Object.keys(RESTORED)]);
 });
 
 afterAll(async () => {
+    await edgeTeardown();
     for (const h of MEMBERS) await labShell(`bash ${REPO}/lab/lab.sh dockerd ${h} start`).catch(() => undefined);
     if (figures.postgres.length) console.log(`PostgreSQL:\n  ${figures.postgres.join("\n  ")}`);
     if (figures.etl.length) console.log(`ETL on the swarm:\n  ${figures.etl.join("\n  ")}`);
+    if (figures.edge.length) console.log(`Identity and the edge:\n  ${figures.edge.join("\n  ")}`);
+    if (figures.observability.length) console.log(`Observability:\n  ${figures.observability.join("\n  ")}`);
     if (figures.alerts.length) console.log(`Alerts fired in the drills:\n  ${figures.alerts.join("\n  ")}`);
     // SWARM_ETL_KEEP_PLATFORM=1 leaves it deployed to look at (the next run's beforeAll removes it).
     if (process.env.SWARM_ETL_KEEP_PLATFORM === "1") console.log("SWARM_ETL_KEEP_PLATFORM=1: the platform stays deployed");
@@ -30,7 +34,7 @@ afterAll(async () => {
 });
 
 describe("the platform on the lab", () => {
-    test("pulumi up deploys it from nothing and runs the ETL on Spark; a Spark worker killed in the middle of that run", async () => {
+    test("pulumi up deploys it from nothing (with Keycloak, the realm and the edge) and runs the ETL on Spark; a Spark worker killed in the middle of that run", async () => {
         const t0 = Date.now();
         const up = stack().up({ onOutput: log("pgt-up") });
         // Once the job's application runs on the master, kill one worker's container.
@@ -54,5 +58,8 @@ describe("the platform on the lab", () => {
 postgresChecks();
 etlChecks();
 observabilityChecks();
+edgeChecks();
+dashboardChecks();
 postgresDrills();
+edgeDrills();
 alertDrills();

@@ -1,5 +1,5 @@
 // The edge's rendering (nginx.conf, oauth2-proxy's arguments), its argument checks and its config
-// slice. The lab test (tests/lab/edge.test.ts) runs what is rendered here with a real browser.
+// slice. The lab test (tests/lab/platform/edge.ts, in the platform suite) runs what is rendered here with a real browser.
 import { edgeArgsProblems } from "../../components/stacks/edge/edge";
 import { oauth2ProxyArgs, renderNginxConf } from "../../components/stacks/edge/render";
 import { parseStackConfig } from "../../config/schema";

@@ -10,7 +10,8 @@
 // on the managers); on real clusters through the routing mesh (ingress, `replicas`).
 import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, Network, Secret, Service } from "../../../providers/swarm";
-import { AUTH_HOST, AUTH_PORT, EDGE_PORT, EdgeUiRender, hostUrl, oauth2ProxyArgs, originOf, renderNginxConf, RESERVED_HOSTS, secretFiles } from "./render";
+import type { MetricsTarget } from "../observability/render";
+import { AUTH_HOST, AUTH_METRICS_PORT, AUTH_PORT, EDGE_PORT, EdgeUiRender, hostUrl, oauth2ProxyArgs, originOf, renderNginxConf, RESERVED_HOSTS, secretFiles } from "./render";
 
 /** The images, by their names in `swarm-etl:images`. */
 export const EDGE_IMAGES = { proxy: "edge-proxy", auth: "edge-auth" } as const;
@@ -94,6 +95,8 @@ export class Edge extends pulumi.ComponentResource {
     public readonly urls: Record<string, string>;
     /** Where a login starts and a session ends. */
     public readonly signOutUrl: string;
+    /** oauth2-proxy's metrics: every request through the edge is asked about there (auth_request). */
+    public readonly metricsTargets: MetricsTarget[];
 
     constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm:stacks:Edge", name, {}, opts);
@@ -166,6 +169,7 @@ export class Edge extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [this.auth] },
         );
+        this.metricsTargets = [{ job: "edge-auth", services: [`${name}-auth`], networkName: `${name}-net`, networkId: this.network.networkId, port: AUTH_METRICS_PORT }];
         this.registerOutputs({ urls: this.urls, certificate: this.certificate, signOutUrl: this.signOutUrl });
     }
 }

@@ -12,6 +12,8 @@
 
 export const EDGE_PORT = 8443;
 export const AUTH_PORT = 4180;
+/** oauth2-proxy's Prometheus metrics (every request the edge asks it about, by status). */
+export const AUTH_METRICS_PORT = 44180;
 /** The host names under the domain that are not UIs. */
 export const AUTH_HOST = "auth";
 export const RESERVED_HOSTS = [AUTH_HOST];
@@ -223,6 +225,7 @@ export function oauth2ProxyArgs(r: EdgeRender): string[] {
         // People are known by their username (an email is optional in the realm).
         "--oidc-email-claim=preferred_username",
         `--http-address=0.0.0.0:${AUTH_PORT}`,
+        `--metrics-address=0.0.0.0:${AUTH_METRICS_PORT}`,
         "--reverse-proxy=true",
         "--upstream=static://202",
         `--redirect-url=${hostUrl(AUTH_HOST, r.domain, r.port)}/oauth2/callback`,

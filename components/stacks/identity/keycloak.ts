@@ -12,6 +12,7 @@
 // more replicas form one Infinispan cluster, discovered through the database (JDBC_PING).
 import * as pulumi from "@pulumi/pulumi";
 import { GeneratedPassword, HostConnection, Network, Secret, Service, ServiceSecretRef } from "../../../providers/swarm";
+import type { MetricsTarget } from "../observability/render";
 
 /** The Keycloak image, by its name in `swarm-etl:images`. */
 export const KEYCLOAK_IMAGE = "identity-keycloak";
@@ -127,6 +128,8 @@ export class Keycloak extends pulumi.ComponentResource {
     public readonly adminClientSecret: pulumi.Output<string>;
     /** The same secret as a Swarm secret (a client on `network` mounts it to use the Admin REST API). */
     public readonly adminSecret: Secret;
+    /** Each replica's metrics (logins, events, JVM, database pool) on its management port. */
+    public readonly metricsTargets: MetricsTarget[];
 
     constructor(name: string, args: KeycloakArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm:stacks:Keycloak", name, {}, opts);
@@ -181,6 +184,7 @@ export class Keycloak extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: opts?.dependsOn },
         );
+        this.metricsTargets = [{ job: "keycloak", services: [name], networkName: `${name}-net`, networkId: this.network.networkId, port: KEYCLOAK_MANAGEMENT_PORT }];
         this.registerOutputs({ serviceName: this.serviceName, internalUrl: this.internalUrl, adminClientId: this.adminClientId });
     }
 }

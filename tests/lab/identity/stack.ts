@@ -1,5 +1,5 @@
-// The identity tier and the edge as the lab test (tests/lab/edge.test.ts) and the bench
-// (bench/identity/) deploy them: PostgreSQL, Keycloak on it, the platform realm as code (through
+// The identity tier and the edge as the platform suite (tests/lab/platform/suite.ts) and the
+// bench (bench/identity/) deploy them: PostgreSQL, Keycloak on it, the platform realm as code (through
 // the SSH transport to Keycloak's task), Spark's master and history server (two real UIs) and the
 // edge on the managers' published port. Every Swarm object is named <name>-*.
 import * as https from "https";
@@ -48,7 +48,97 @@ export interface IdentityStackOptions {
     cookieRefresh: string;
 }
 
-/** The program: outputs the edge's certificate and (as secrets) the admin and client secrets. */
+/** What the identity tier stands on: the platform's PostgreSQL and Spark (the edge's UIs). */
+export interface IdentityBase {
+    pg: PostgresCluster;
+    spark: SparkCluster;
+    /** The Spark cluster's component name (its services' prefix). */
+    sparkName: string;
+}
+
+/**
+ * Keycloak on `pg`, the platform realm as code (through the SSH transport to Keycloak's task) and
+ * the edge in front of Keycloak's console and Spark's two UIs, every object named <name>-*.
+ * Returns the components and the stack's outputs: the edge's certificate and (as secrets) the
+ * admin and client secrets.
+ */
+export function identityTier(o: IdentityStackOptions, base: IdentityBase) {
+    const cfg = labConfig();
+    const conn = { connection: managerConnection(), privateKey: secretKey() };
+    const nodes = nodeConnections();
+    const img = (n: string) => recordedImage(cfg, n);
+    const { pg, spark } = base;
+    const kc = new Keycloak(
+        `${o.name}-keycloak`,
+        {
+            ...conn,
+            image: img(KEYCLOAK_IMAGE),
+            database: { networkId: pg.network.networkId, endpoint: pg.primaryEndpoint, database: "keycloak", user: "keycloak", passwordSecret: pg.secrets[roleSecret("keycloak")] },
+            hostname: url("id", ""),
+            replicas: o.keycloakReplicas,
+            // Not on mgr1 (the first manager runs the most), one per node when there are two.
+            constraints: ["node.role==manager", "node.hostname!=mgr1"],
+            endpointMode: "dnsrr",
+            encrypted: false,
+        },
+        { dependsOn: [pg.reconcile] },
+    );
+    const authUrl = hostUrl(AUTH_HOST, DOMAIN, PORT);
+    const profile = (username: string, last: string) => ({ email: `${username}@${DOMAIN}`, firstName: "Test", lastName: last });
+    const realm = new PlatformRealm(
+        `${o.name}-realm`,
+        {
+            admin: pulumi.all([kc.adminClientSecret, secretKey()]).apply(([clientSecret, key]) => ({
+                url: kc.internalUrl,
+                clientId: kc.adminClientId,
+                clientSecret,
+                tunnel: { connection: managerConnection(), privateKey: key, nodeConnections: nodes },
+            })),
+            roles: DEFAULT_ROLES,
+            groups: defaultGroups(DEFAULT_ROLES),
+            clients: [
+                { clientId: "edge", rootUrl: authUrl, redirectUris: [`${authUrl}/oauth2/callback`], allowedRoles: DEFAULT_ROLES.map((r) => r.name), pkce: true },
+                // Logins through the token endpoint (the password grant): the brute force, the failover loop, the bench.
+                { clientId: `${o.name}-cli`, redirectUris: ["http://localhost/"], directAccessGrants: true, pkce: false },
+            ],
+            users: [
+                // A complete profile (Keycloak's user profile asks for email and names at the first login otherwise).
+                ...o.users.map((u) => ({ username: u.username, ...profile(u.username, u.role), groups: [u.role], initialPassword: pulumi.secret(u.initial) })),
+                ...(o.extraViewers ?? []).map((v) => ({ username: v.username, ...profile(v.username, "viewer"), groups: ["viewer"], initialPassword: pulumi.secret(v.password) })),
+            ],
+        },
+        { dependsOn: [kc] },
+    );
+    const s = sparkNames(base.sparkName);
+    const edge = new Edge(
+        `${o.name}-edge`,
+        {
+            ...conn,
+            images: { proxy: img(EDGE_IMAGES.proxy), auth: img(EDGE_IMAGES.auth) },
+            domain: DOMAIN,
+            port: PORT,
+            publishMode: "host",
+            uis: [
+                { name: "id", upstream: kc.internalUrl, networkId: kc.network.networkId, roles: ALLOWED.id, publicPaths: ["/realms/", "/resources/"] },
+                { name: "spark", upstream: `http://${s.master}:${UI_PORTS.master}`, networkId: spark.network.networkId, roles: ALLOWED.spark },
+                { name: "spark-history", upstream: `http://${s.history}:${UI_PORTS.history}`, networkId: spark.network.networkId, roles: ALLOWED["spark-history"] },
+            ],
+            oidc: { networkId: kc.network.networkId, issuerUrl: `${url("id", "")}/realms/platform`, internalRealmUrl: `${kc.internalUrl}/realms/platform`, clientId: "edge", clientSecret: realm.clientSecrets.edge },
+            cookieRefresh: o.cookieRefresh,
+            endpointMode: "dnsrr",
+            encrypted: false,
+        },
+        { dependsOn: [realm, spark] },
+    );
+    return {
+        kc,
+        realm,
+        edge,
+        outputs: { certificate: edge.certificate, adminSecret: kc.adminClientSecret, clientSecret: realm.clientSecrets.edge, cliSecret: realm.clientSecrets[`${o.name}-cli`] },
+    };
+}
+
+/** The identity tier on a PostgreSQL and a Spark of its own (the bench's program). */
 export function identityProgram(o: IdentityStackOptions) {
     const cfg = labConfig();
     return async () => {
@@ -68,47 +158,6 @@ export function identityProgram(o: IdentityStackOptions) {
             endpointMode: "dnsrr",
             encrypted: false,
         });
-        const kc = new Keycloak(
-            `${o.name}-keycloak`,
-            {
-                ...conn,
-                image: img(KEYCLOAK_IMAGE),
-                database: { networkId: pg.network.networkId, endpoint: pg.primaryEndpoint, database: "keycloak", user: "keycloak", passwordSecret: pg.secrets[roleSecret("keycloak")] },
-                hostname: url("id", ""),
-                replicas: o.keycloakReplicas,
-                // Not on mgr1 (the first manager runs the most), one per node when there are two.
-                constraints: ["node.role==manager", "node.hostname!=mgr1"],
-                endpointMode: "dnsrr",
-                encrypted: false,
-            },
-            { dependsOn: [pg.reconcile] },
-        );
-        const authUrl = hostUrl(AUTH_HOST, DOMAIN, PORT);
-        const profile = (username: string, last: string) => ({ email: `${username}@${DOMAIN}`, firstName: "Test", lastName: last });
-        const realm = new PlatformRealm(
-            `${o.name}-realm`,
-            {
-                admin: pulumi.all([kc.adminClientSecret, secretKey()]).apply(([clientSecret, key]) => ({
-                    url: kc.internalUrl,
-                    clientId: kc.adminClientId,
-                    clientSecret,
-                    tunnel: { connection: managerConnection(), privateKey: key, nodeConnections: nodes },
-                })),
-                roles: DEFAULT_ROLES,
-                groups: defaultGroups(DEFAULT_ROLES),
-                clients: [
-                    { clientId: "edge", rootUrl: authUrl, redirectUris: [`${authUrl}/oauth2/callback`], allowedRoles: DEFAULT_ROLES.map((r) => r.name), pkce: true },
-                    // Logins through the token endpoint (the password grant): the brute force, the failover loop, the bench.
-                    { clientId: `${o.name}-cli`, redirectUris: ["http://localhost/"], directAccessGrants: true, pkce: false },
-                ],
-                users: [
-                    // A complete profile (Keycloak's user profile asks for email and names at the first login otherwise).
-                    ...o.users.map((u) => ({ username: u.username, ...profile(u.username, u.role), groups: [u.role], initialPassword: pulumi.secret(u.initial) })),
-                    ...(o.extraViewers ?? []).map((v) => ({ username: v.username, ...profile(v.username, "viewer"), groups: ["viewer"], initialPassword: pulumi.secret(v.password) })),
-                ],
-            },
-            { dependsOn: [kc] },
-        );
         const spark = new SparkCluster(`${o.name}-spark`, {
             ...conn,
             nodeConnections: nodes,
@@ -120,28 +169,7 @@ export function identityProgram(o: IdentityStackOptions) {
             endpointMode: "dnsrr",
             encrypted: false,
         });
-        const s = sparkNames(`${o.name}-spark`);
-        const edge = new Edge(
-            `${o.name}-edge`,
-            {
-                ...conn,
-                images: { proxy: img(EDGE_IMAGES.proxy), auth: img(EDGE_IMAGES.auth) },
-                domain: DOMAIN,
-                port: PORT,
-                publishMode: "host",
-                uis: [
-                    { name: "id", upstream: kc.internalUrl, networkId: kc.network.networkId, roles: ALLOWED.id, publicPaths: ["/realms/", "/resources/"] },
-                    { name: "spark", upstream: `http://${s.master}:${UI_PORTS.master}`, networkId: spark.network.networkId, roles: ALLOWED.spark },
-                    { name: "spark-history", upstream: `http://${s.history}:${UI_PORTS.history}`, networkId: spark.network.networkId, roles: ALLOWED["spark-history"] },
-                ],
-                oidc: { networkId: kc.network.networkId, issuerUrl: `${url("id", "")}/realms/platform`, internalRealmUrl: `${kc.internalUrl}/realms/platform`, clientId: "edge", clientSecret: realm.clientSecrets.edge },
-                cookieRefresh: o.cookieRefresh,
-                endpointMode: "dnsrr",
-                encrypted: false,
-            },
-            { dependsOn: [realm, spark] },
-        );
-        return { certificate: edge.certificate, adminSecret: kc.adminClientSecret, clientSecret: realm.clientSecrets.edge, cliSecret: realm.clientSecrets[`${o.name}-cli`] };
+        return identityTier(o, { pg, spark, sparkName: `${o.name}-spark` }).outputs;
     };
 }
 

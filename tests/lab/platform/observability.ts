@@ -3,15 +3,15 @@
 // loaded, the swarm exporter sees the lab as it is, and a silence survives Alertmanager's restart.
 import { log } from "../harness";
 import { until } from "../nodeShell";
-import { ALERT_SINK, figures, MEMBERS, NAME, OBS, OBS_NODE, platform, psql, repoExec, sh, SPARK_WORKERS, stack, STAR_CHECKSUM } from "./suite";
+import { ALERT_SINK, figures, KC_NODES, MEMBERS, NAME, OBS, OBS_NODE, platform, psql, repoExec, sh, SPARK_WORKERS, stack, STAR_CHECKSUM } from "./suite";
 
 const container = (service: string) => `$(docker ps -q -f label=com.docker.swarm.service.name=${service} | head -n1)`;
 /** GET on a service's HTTP API from inside its own container (curl is in the images). */
 async function api<T>(service: string, port: number, path: string): Promise<T> {
     return JSON.parse(await sh(`docker exec ${container(service)} curl -fsS 'http://127.0.0.1:${port}${path}'`, OBS_NODE)) as T;
 }
-const prom = <T>(path: string) => api<{ status: string; data: T }>(`${OBS}-prometheus`, 9090, path).then((r) => r.data);
-const query = async (expr: string) => (await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result;
+export const prom = <T>(path: string) => api<{ status: string; data: T }>(`${OBS}-prometheus`, 9090, path).then((r) => r.data);
+export const query = async (expr: string) => (await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result;
 
 /** The lab's scrape interval (suite.ts leaves Prometheus' default): an alert must reach the receiver within its `for` plus two of these. */
 const SCRAPE_SECONDS = 15;
@@ -58,6 +58,8 @@ const EXPECTED: Record<string, number> = {
     "spark-master": 1,
     "spark-worker": SPARK_WORKERS.length,
     etl: 1,
+    keycloak: KC_NODES.length,
+    "edge-auth": 1,
 };
 
 export function observabilityChecks(): void {

@@ -1,9 +1,11 @@
 // The platform the lab suite deploys once (tests/lab/platform.test.ts): the data tier (etcd on the
 // 3 managers, Patroni members on the 2 workers, the router, the reconcile job, backups into a
 // repository on mgr1, the scheduler), Spark (master on mgr3, a worker on each worker node, the
-// history server), the flights ETL job that `pulumi up` runs, and a client service on mgr1 that
-// holds psql and the secrets. Every Swarm object here is named pgt-*. What the next `up` deploys
+// history server), the flights ETL job that `pulumi up` runs, Keycloak with the platform realm as
+// code and the edge in front of its UIs (tests/lab/identity/stack.ts), metrics and alerts, and a
+// client service on mgr1 that holds psql and the secrets. Every Swarm object here is named pgt-*. What the next `up` deploys
 // is in `platform` (the tests change it); the helpers below are what the checks and drills share.
+import { randomBytes } from "crypto";
 import { Stack } from "@pulumi/pulumi/automation";
 import { withSession } from "../../../providers/ssh/connection";
 import { Service } from "../../../providers/swarm";
@@ -20,6 +22,7 @@ import { Observability, OBSERVABILITY_IMAGES, type ObservabilityArgs } from "../
 import { managerConnection, nodeConnections, secretKey } from "../harness";
 import { labConfig, targets } from "../labConfig";
 import { b64, nodeShell, recordedImage } from "../nodeShell";
+import { identityTier, makeUsers } from "../identity/stack";
 
 export const cfg = labConfig();
 const hosts = targets(cfg);
@@ -58,6 +61,13 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("", 8080), H).serve_forever()
 `;
 
+/** Identity and the edge: Keycloak's two replicas (as in prod), one per node; one user per role, and one the brute-force check locks out. */
+export const KC = `${NAME}-keycloak`;
+export const KC_NODES = ["mgr2", "mgr3"];
+export const USERS = makeUsers();
+export const LOCKED = "u-locked";
+export const LOCKED_PASSWORD = randomBytes(12).toString("base64url");
+
 /** What the next `up` deploys: the tests change it, then `up` again. */
 export const platform: {
     stack?: Stack;
@@ -80,7 +90,7 @@ export function stack(): Stack {
 }
 
 /** Figures the checks and drills print at the end of the suite, by part. */
-export const figures: Record<"postgres" | "etl" | "alerts", string[]> = { postgres: [], etl: [], alerts: [] };
+export const figures: Record<"postgres" | "etl" | "edge" | "observability" | "alerts", string[]> = { postgres: [], etl: [], edge: [], observability: [], alerts: [] };
 
 export const sh = nodeShell(cfg);
 export const CLIENT = `$(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-client | head -n1)`;
@@ -354,13 +364,18 @@ export async function program() {
         },
         { dependsOn: [pg.reconcile, scheduler] },
     );
+    // Keycloak on the warehouse's PostgreSQL, the realm as code, the edge in front of Keycloak and Spark.
+    const identity = identityTier(
+        { name: NAME, users: USERS, extraViewers: [{ username: LOCKED, password: LOCKED_PASSWORD }], members: MEMBERS, keycloakReplicas: KC_NODES.length, cookieRefresh: "15s" },
+        { pg, spark, sparkName: SPARK },
+    );
     // Metrics and alerts for all of it; Alertmanager's webhook goes to a sink that logs what it gets.
     const obs = new Observability(OBS, {
         ...conn,
         node: OBS_NODE,
         nodeConnection: nodes[OBS_NODE],
         images: Object.fromEntries(Object.entries(OBSERVABILITY_IMAGES).map(([k, v]) => [k, imageNamed(v)])) as ObservabilityArgs["images"],
-        targets: [...pg.metricsTargets, ...repository.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets],
+        targets: [...pg.metricsTargets, ...repository.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets, ...identity.kc.metricsTargets, ...identity.edge.metricsTargets],
         alerting: { receivers: [{ name: "lab", webhook: { url: `http://${ALERT_SINK}:8080/` } }], defaultReceiver: "lab", groupWait: "5s" },
         thresholds: { slackSeconds: 7200 },
         // Rules evaluated every 5 s: an alert leaves soon after its condition held for its `for`;
@@ -384,5 +399,5 @@ export async function program() {
         stopGracePeriod: "1s",
         labels: { "swarm-etl.stack": OBS },
     });
-    return { primaryEndpoint: pg.primaryEndpoint, replicaEndpoint: pg.replicaEndpoint, secretNames: pg.secretNames, etlJob: etl.jobName, etlTemplate: etl.templateName, jobs: obs.jobs };
+    return { primaryEndpoint: pg.primaryEndpoint, replicaEndpoint: pg.replicaEndpoint, secretNames: pg.secretNames, etlJob: etl.jobName, etlTemplate: etl.templateName, jobs: obs.jobs, ...identity.outputs };
 }
