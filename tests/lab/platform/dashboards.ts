@@ -39,7 +39,8 @@ async function drawPanel(page: import("playwright-core").Page, uid: string, titl
             datasets.push({ label, data: s.values.map(([t, v]) => ({ x: (t - end) / 60, y: Number(v) })) });
         }
     }
-    const chartJs = fs.readFileSync(require.resolve("chart.js/dist/chart.umd.js"), "utf8");
+    // The UMD build, beside the package's main file (its "exports" name no such subpath).
+    const chartJs = fs.readFileSync(path.join(path.dirname(require.resolve("chart.js")), "chart.umd.js"), "utf8");
     await page.setContent(`<html><body style="margin:0;background:#fff"><canvas id="c" width="900" height="360"></canvas></body></html>`);
     await page.addScriptTag({ content: chartJs });
     const config = {
