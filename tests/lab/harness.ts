@@ -9,6 +9,7 @@ import type { HostConnection } from "../../providers/swarm/common";
 import { Service } from "../../providers/swarm/service";
 import { withSession } from "../../providers/ssh/connection";
 import { labConfig, privateKey, REPO, targets } from "./labConfig";
+import { nodeShell } from "./nodeShell";
 
 export function requiredEnv(name: string): string {
     const v = process.env[name];
@@ -129,11 +130,8 @@ export async function freshStack(name: string, program: () => Promise<Record<str
     if (destroyed === undefined) return stack;
     console.log(`${name}: destroy failed (${destroyed}); removing the Swarm objects named ${prefixes.map((p) => `${p}-*`).join(", ")} and the stack's state`);
     const cfg = labConfig();
-    const hosts = targets(cfg);
-    const run = async (host: string, command: string) => {
-        const r = await withSession(hosts.get(host)!, (s) => s.exec(command, 300_000));
-        if (r.code !== 0) throw new Error(`\`${command}\` on ${host} failed (${r.code}): ${r.stderr.trim()}`);
-    };
+    const sh = nodeShell(cfg);
+    const run = (host: string, command: string) => sh(command, host, 300_000);
     const manager = cfg.managers[0].name;
     const ls = (kind: string) => `{ ${prefixes.map((p) => `docker ${kind} ls -q --filter name=${p}-`).join("; ")}; }`;
     const rm = (kind: string) => `${ls(kind)} | sort -u | xargs -r docker ${kind} rm >/dev/null`;

@@ -2,23 +2,18 @@
 // rules and on the thresholds rendered from config, `promtool test rules` on every test file of
 // components/stacks/observability/rules/tests/ — each alert fires in one case and stays silent in
 // another — and a broken threshold is caught by the tests (they can fail).
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { DEFAULT_SCHEDULES } from "../../components/stacks/postgres/backup";
 import { longestGapSeconds, renderThresholds, thresholdRules } from "../../components/stacks/observability/thresholds";
+import { promtool } from "./promtool";
 
 const RULES = path.join(__dirname, "../../components/stacks/observability/rules");
 const TESTS = path.join(RULES, "tests");
 const testFiles = fs.readdirSync(TESTS).filter((f) => f.endsWith(".test.yml")).sort();
-
-function promtool(...args: string[]): { status: number | null; out: string } {
-    const r = spawnSync("promtool", args, { encoding: "utf8", cwd: TESTS });
-    if (r.error) throw new Error(`promtool did not run (${r.error.message}); fix: run \`bash scripts/setup.sh\` (it installs Debian's prometheus, which ships promtool)`);
-    return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
 
 interface AlertCase { alertname: string; exp_alerts?: unknown[] }
 interface TestFile { tests: { alert_rule_test?: AlertCase[] }[] }
@@ -29,13 +24,13 @@ describe("alerting rules", () => {
     });
 
     test("the static rules pass promtool check rules", () => {
-        const r = promtool("check", "rules", path.join(RULES, "platform.rules.yml"));
+        const r = promtool(["check", "rules", path.join(RULES, "platform.rules.yml")], TESTS);
         expect(r.out).toContain("SUCCESS");
         expect(r.status).toBe(0);
     });
 
     test.each(testFiles)("promtool test rules %s", (f) => {
-        const r = promtool("test", "rules", f);
+        const r = promtool(["test", "rules", f], TESTS);
         expect(r.out).toContain("SUCCESS");
         expect(r.status).toBe(0);
     });
@@ -59,9 +54,9 @@ describe("alerting rules", () => {
         expect(broken).toContain("< 0.01");
         fs.writeFileSync(path.join(dir, "platform.rules.yml"), broken);
         fs.copyFileSync(path.join(TESTS, "nodes.test.yml"), path.join(dir, "tests", "nodes.test.yml"));
-        const r = spawnSync("promtool", ["test", "rules", "nodes.test.yml"], { encoding: "utf8", cwd: path.join(dir, "tests") });
+        const r = promtool(["test", "rules", "nodes.test.yml"], path.join(dir, "tests"));
         expect(r.status).not.toBe(0);
-        expect(`${r.stdout}${r.stderr}`).toContain("alertname: NodeMemoryPressure");
+        expect(r.out).toContain("alertname: NodeMemoryPressure");
         fs.rmSync(dir, { recursive: true });
     });
 });
@@ -91,7 +86,7 @@ describe("thresholds from the config", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "thresholds-"));
         for (const [name, i] of [["all.yml", inputs], ["none.yml", { slackSeconds: 7200 }]] as const) {
             fs.writeFileSync(path.join(dir, name), renderThresholds(i));
-            const r = promtool("check", "rules", path.join(dir, name));
+            const r = promtool(["check", "rules", path.join(dir, name)], TESTS);
             expect(r.out).toContain("SUCCESS");
             expect(r.status).toBe(0);
         }

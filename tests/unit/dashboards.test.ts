@@ -3,12 +3,12 @@
 // place on the grid; and every query parses as PromQL (`promtool check rules` on a rule file
 // made of them — a broken query fails it). The lab runs each query against Prometheus
 // (tests/lab/platform/dashboards.ts).
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { dashboardQueries, DASHBOARDS, platformDashboards } from "../../components/stacks/observability/dashboards";
+import { promtool } from "./promtool";
 
 const dashboards = platformDashboards();
 
@@ -16,9 +16,7 @@ function promtoolCheck(exprs: string[]): { status: number | null; out: string } 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboards-"));
     const file = path.join(dir, "panels.yml");
     fs.writeFileSync(file, stringify({ groups: [{ name: "panels", rules: exprs.map((expr, i) => ({ record: `panel:query_${i}`, expr: expr.replace(/\$__rate_interval/g, "1m") })) }] }));
-    const r = spawnSync("promtool", ["check", "rules", file], { encoding: "utf8" });
-    if (r.error) throw new Error(`promtool did not run (${r.error.message}); fix: run \`bash scripts/setup.sh\` (it installs Debian's prometheus, which ships promtool)`);
-    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    return promtool(["check", "rules", file]);
 }
 
 describe("dashboards as code", () => {

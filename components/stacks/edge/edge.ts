@@ -95,7 +95,7 @@ export class Edge extends pulumi.ComponentResource {
     public readonly urls: Record<string, string>;
     /** Where a login starts and a session ends. */
     public readonly signOutUrl: string;
-    /** oauth2-proxy's metrics: every request through the edge is asked about there (auth_request). */
+    /** oauth2-proxy's metrics: its process and the session checks in flight (it counts no auth_request sub-request by status). */
     public readonly metricsTargets: MetricsTarget[];
 
     constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -12,7 +12,7 @@
 
 export const EDGE_PORT = 8443;
 export const AUTH_PORT = 4180;
-/** oauth2-proxy's Prometheus metrics (every request the edge asks it about, by status). */
+/** oauth2-proxy's Prometheus metrics (its process, the session checks in flight). */
 export const AUTH_METRICS_PORT = 44180;
 /** The host names under the domain that are not UIs. */
 export const AUTH_HOST = "auth";

@@ -3,7 +3,7 @@
 // identity and the edge, Spark and the ETL runs. Every panel reads the Prometheus data source the
 // dashboards are provisioned with (a `datasource` variable). Real clusters provision them into
 // Grafana; the lab (where Grafana cannot run) runs every panel's query against its real
-// Prometheus and requires data for each (tests/lab/platform/observability.ts).
+// Prometheus and requires data for each (tests/lab/platform/dashboards.ts).
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import { DashboardBuilder, DatasourceVariableBuilder, RowBuilder, type Dashboard, type DataSourceRef, type Panel, type RowPanel } from "@grafana/grafana-foundation-sdk/dashboard";
 import { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
@@ -40,7 +40,7 @@ const stat = (title: string, description: string, queries: Query[], unit?: strin
 const series = (title: string, description: string, queries: Query[], unit?: string, width?: number): PanelSpec => ({ title, description, kind: "timeseries", queries, unit, width });
 
 /** The file systems node-exporter reports that hold data (as the disk alert reads them). */
-const DISKS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|proc|sysfs"';
+const DISKS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
 
 export const DASHBOARDS: readonly DashboardSpec[] = [
     {
