@@ -13,6 +13,8 @@ bash scripts/setup.sh
 results="$(mktemp -d)"
 finish() {
     rc=$?
+    # a step that ended the run early leaves no job of its own behind
+    for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
     if [ "${KEEP_LAB:-0}" != 1 ]; then bash lab/lab.sh down || rc=1; fi
     node scripts/summarize-tests.js "$results" || rc=1
     exit "$rc"
@@ -23,15 +25,24 @@ echo "== type check"
 npx tsc --noEmit -p tsconfig.json
 echo "== unit tests"
 npx jest --selectProjects unit --json --outputFile="$results/unit.json"
-echo "== keycloak: the realm as code against a local Keycloak (scripts/keycloak-local.sh), through the real engine"
+# The realm-as-code tests (a local Keycloak, no lab) run beside the lab's own checks: they share
+# nothing, and each is mostly waiting. Their output is shown when both have ended.
+echo "== keycloak: the realm as code against a local Keycloak (scripts/keycloak-local.sh), through the real engine (beside the lab checks)"
+keycloak_pid=""
 if ! command -v java >/dev/null 2>&1; then
     echo "keycloak tests: Java is not installed (Keycloak needs 17 or newer); fix: apt-get install -y openjdk-17-jre-headless, then run npm test again" >&2
     rc_keycloak=1
 else
-    npx jest --selectProjects keycloak --runInBand --json --outputFile="$results/keycloak.json" || rc_keycloak=$?
+    npx jest --selectProjects keycloak --runInBand --json --outputFile="$results/keycloak.json" >"$results/keycloak.txt" 2>&1 &
+    keycloak_pid=$!
 fi
 echo "== lab: up/down/repair/isolation checks (ends with a fresh lab)"
 bash lab/test/e2e.sh | tee "$results/lab-e2e.txt"
+if [ -n "$keycloak_pid" ]; then
+    wait "$keycloak_pid" || rc_keycloak=$?
+    echo "== keycloak (its output)"
+    cat "$results/keycloak.txt"
+fi
 echo "== platform images: build (cached by content hash), push to the lab registry, record their digests"
 bash images/build.sh --lab
 echo "== lab tests"
@@ -39,8 +50,14 @@ echo "== lab tests"
 ansible_venv="$(bash bench/cluster/setup.sh | tail -n1)"
 export SWARM_ETL_ANSIBLE="$ansible_venv/bin/ansible"
 npx jest --selectProjects lab --runInBand --json --outputFile="$results/lab.json" || rc_lab=$?
+# The ETL job's tests (their own PostgreSQL and a local Spark, no lab) run beside the policy
+# pack's; the ETL output is shown after the policy pack's.
 echo "== policy pack: rule tests, workflow lint (actionlint), the gate through the real engine"
+echo "   (beside it: the ETL pipeline's transform unit tests and the whole job against a real PostgreSQL, pytest)"
+bash etl/test.sh "$results" >"$results/etl-run.txt" 2>&1 &
+etl_pid=$!
 bash policy/test.sh "$results" || rc_policy=$?
-echo "== ETL pipeline: transform unit tests, the whole job against a real PostgreSQL (pytest)"
-bash etl/test.sh "$results" || rc_etl=$?
+wait "$etl_pid" || rc_etl=$?
+echo "== ETL pipeline (its output)"
+cat "$results/etl-run.txt"
 exit $(( ${rc_keycloak:-0} || ${rc_lab:-0} || ${rc_policy:-0} || ${rc_etl:-0} ))
