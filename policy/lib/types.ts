@@ -79,6 +79,7 @@ export interface MountProps {
     type?: unknown;
     source?: unknown;
     target?: unknown;
+    readOnly?: unknown;
 }
 
 /** providers/swarm/serviceSpec.ts ServiceFields, as inputs. */

@@ -5,6 +5,7 @@ import type { RuleFactory } from "../lib/rule";
 import { capabilitiesScoped } from "./capabilitiesScoped";
 import { dockerSocketScoped } from "./dockerSocketScoped";
 import { encryptedDataOverlays } from "./encryptedDataOverlays";
+import { hostPathsReadOnly } from "./hostPathsReadOnly";
 import { imagePinned } from "./imagePinned";
 import { managersOdd } from "./managersOdd";
 import { noPublishedDatabasePorts } from "./noPublishedDatabasePorts";
@@ -42,6 +43,7 @@ export const RULES: readonly { factory: RuleFactory; level: EnforcementLevel }[]
     { factory: statefulPinnedWithVolume, level: "mandatory" },
     { factory: dockerSocketScoped, level: "mandatory" },
     { factory: capabilitiesScoped, level: "mandatory" },
+    { factory: hostPathsReadOnly, level: "mandatory" },
 ];
 
 /** The policies with their default levels. */

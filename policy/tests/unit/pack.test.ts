@@ -13,8 +13,8 @@ const LEVELS: EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disab
 const names = policies().map((p) => p.name);
 
 describe("the pack", () => {
-    test("has 17 rules with unique names, each with a description and one file under rules/", () => {
-        expect(names).toHaveLength(17);
+    test("has 18 rules with unique names, each with a description and one file under rules/", () => {
+        expect(names).toHaveLength(18);
         expect(new Set(names).size).toBe(names.length);
         for (const p of policies()) expect(p.description.length).toBeGreaterThan(20);
         const files = fs.readdirSync(path.join(__dirname, "../../rules")).filter((f) => f !== "index.ts");
