@@ -31,6 +31,13 @@ hostname "$h"
 # at /run/containerd, and shims put their sockets there).
 mount --bind "$hd/run" /run
 
+# Docker's data where a real host keeps it: a container that bind-mounts
+# /var/lib/docker/containers (the log collector) reads this host's logs.
+if [[ $role != bastion ]]; then
+  mkdir -p /var/lib/docker
+  mount --bind "$hd/docker" /var/lib/docker
+fi
+
 # A sysfs mounted by the root namespace shows the root namespace's network
 # devices, which confuses dockerd/libnetwork: mount one of this namespace,
 # keeping the cgroup tree (v1 here: a tmpfs with one mount per controller).

@@ -12,7 +12,7 @@ daemon_json() {
   "insecure-registries": ["$REGISTRY"],
   "storage-driver": "overlay2",
   "log-driver": "json-file",
-  "log-opts": { "max-size": "10m", "max-file": "2" },
+  "log-opts": { "max-size": "10m", "max-file": "2", "labels": "com.docker.swarm.service.name,com.docker.swarm.task.name,com.docker.swarm.node.id" },
   "live-restore": false,
   "iptables": true,
   "ip-forward": true

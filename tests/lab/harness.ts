@@ -115,11 +115,12 @@ export function nodeConnections(): Record<string, HostConnection> {
 }
 
 /**
- * A clean slate for a suite's stack before it runs: `pulumi destroy`, and when that fails (a run
- * that stopped half way can leave what no provider can delete any more, e.g. realm objects whose
- * Keycloak lost its database), every Swarm object whose name starts with one of `prefixes` (the
- * stack's name by default) removed by hand on every node, the stack removed with its state, and
- * made again. Returns the stack to use.
+ * A clean slate for a suite's stack before it runs: `pulumi destroy`, then every Swarm object whose
+ * name starts with one of `prefixes` (the stack's name by default) removed by hand on every node —
+ * what no provider made (the scheduler's job runs, a volume Swarm made where a task landed, a
+ * drill's probe) and, when the destroy failed (a run that stopped half way can leave what no
+ * provider can delete any more, e.g. realm objects whose Keycloak lost its database), the rest too;
+ * then the stack's state removed and the stack made again. Returns the stack to use.
  */
 export async function freshStack(name: string, program: () => Promise<Record<string, unknown> | void>, prefixes: string[] = [name]): Promise<Stack> {
     const stack = await inlineStack(name, program);
@@ -127,8 +128,7 @@ export async function freshStack(name: string, program: () => Promise<Record<str
         () => undefined,
         (e: Error) => (e.message.split("\n").find((l) => /error/i.test(l)) ?? e.message).trim().slice(0, 300),
     );
-    if (destroyed === undefined) return stack;
-    console.log(`${name}: destroy failed (${destroyed}); removing the Swarm objects named ${prefixes.map((p) => `${p}-*`).join(", ")} and the stack's state`);
+    if (destroyed !== undefined) console.log(`${name}: destroy failed (${destroyed}); removing the Swarm objects named ${prefixes.map((p) => `${p}-*`).join(", ")} and the stack's state`);
     const cfg = labConfig();
     const sh = nodeShell(cfg);
     const run = (host: string, command: string) => sh(command, host, 300_000);
@@ -142,6 +142,7 @@ export async function freshStack(name: string, program: () => Promise<Record<str
     }
     // Networks go once the last task attached to them is gone on every node: until they are.
     await run(manager, `${rm("secret")}; ${rm("config")}; for i in $(seq 1 60); do ${ls("network")} | sort -u | xargs -r docker network rm >/dev/null 2>&1; [ -z "$(${ls("network")})" ] && exit 0; sleep 1; done; echo "networks left: $(${ls("network")})" >&2; exit 1`);
+    if (destroyed === undefined) return stack;
     await stack.workspace.removeStack(name, { force: true });
     return inlineStack(name, program);
 }

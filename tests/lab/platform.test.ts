@@ -1,6 +1,6 @@
 // The platform on the lab, deployed once for the suite through the real engine
 // (tests/lab/platform/suite.ts: the data tier with its backups and scheduler, Spark, the flights
-// ETL, Keycloak with the realm as code, the edge, metrics and alerts), then the checks of each part against it, then the drills that break
+// ETL, Keycloak with the realm as code, the edge, metrics, alerts and logs), then the checks of each part against it, then the drills that break
 // it, destructive ones last. The deploy itself is the ETL's first run on the Spark cluster, with a worker killed in the
 // middle of it. Figures are printed at the end, not asserted beyond the issues' bounds (bench/
 // measures them).
@@ -11,6 +11,7 @@ import { until } from "./nodeShell";
 import { dashboardChecks } from "./platform/dashboards";
 import { edgeChecks, edgeDrills, edgeTeardown } from "./platform/edge";
 import { etlChecks, killedWorker } from "./platform/etl";
+import { logsChecks, logsDrills } from "./platform/logs";
 import { alertDrills, observabilityChecks } from "./platform/observability";
 import { postgresChecks, postgresDrills } from "./platform/postgres";
 import { figures, MEMBERS, NAME, platform, program, RESTORED, sh, SPARK, SPARK_WORKERS, sparkMaster, stack } from "./platform/suite";
@@ -28,6 +29,7 @@ afterAll(async () => {
     if (figures.edge.length) console.log(`Identity and the edge:\n  ${figures.edge.join("\n  ")}`);
     if (figures.observability.length) console.log(`Observability:\n  ${figures.observability.join("\n  ")}`);
     if (figures.alerts.length) console.log(`Alerts fired in the drills:\n  ${figures.alerts.join("\n  ")}`);
+    if (figures.logs.length) console.log(`Logs:\n  ${figures.logs.join("\n  ")}`);
     // SWARM_ETL_KEEP_PLATFORM=1 leaves it deployed to look at (the next run's beforeAll removes it).
     if (process.env.SWARM_ETL_KEEP_PLATFORM === "1") console.log("SWARM_ETL_KEEP_PLATFORM=1: the platform stays deployed");
     else await platform.stack?.destroy({ onOutput: log("pgt-destroy") });
@@ -58,8 +60,10 @@ describe("the platform on the lab", () => {
 postgresChecks();
 etlChecks();
 observabilityChecks();
+logsChecks();
 edgeChecks();
 dashboardChecks();
 postgresDrills();
 edgeDrills();
 alertDrills();
+logsDrills();

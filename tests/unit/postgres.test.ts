@@ -308,7 +308,7 @@ describe("the component under mocks", () => {
     let registered: Registered[];
     beforeAll(async () => {
         registered = installMocks();
-        const pg = new PostgresCluster("pg", { ...ARGS, resources: { cpus: 2, memory: "4G" } });
+        const pg = new PostgresCluster("pg", { ...ARGS, resources: { cpus: 2, memory: "4G" }, routerConstraints: ["node.hostname!=mgr1"] });
         await valueOf(pulumi.output(pg.router.urn));
         for (let i = 0; i < 200 && !registered.some((r) => r.name === "pg-wkr2"); i++) await new Promise((r) => setTimeout(r, 10));
     });
@@ -326,6 +326,13 @@ describe("the component under mocks", () => {
             ["pg-wkr2-images", 4 * 1024 ** 3, 2],
         ]);
         expect((checks.find((c) => c.name === "pg-wkr2-images")!.inputs.cpus as { what: string }).what).toBe("a PostgreSQL member (postgres.resources.cpus 2)");
+    });
+
+    test("the router's tasks go where routerConstraints says, one per node, spread", () => {
+        const router = registered.find((r) => r.type === "pulumi-nodejs:dynamic/swarm:Service" && r.name === "pg-router")!.inputs as Record<string, any>;
+        expect(router.constraints).toEqual(["node.hostname!=mgr1"]);
+        expect(router.maxReplicasPerNode).toBe(1);
+        expect(router.preferences).toEqual(["node.hostname"]);
     });
 });
 

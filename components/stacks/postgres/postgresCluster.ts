@@ -76,6 +76,8 @@ export interface PostgresClusterArgs {
     readonly resources?: MemberResources;
     /** Router tasks. @default - 2 */
     readonly routerReplicas?: number;
+    /** Where the router's tasks may run (Swarm placement constraints, e.g. node.role==worker). @default - any node */
+    readonly routerConstraints?: readonly string[];
     /** vip needs IPVS; the lab uses dnsrr. @default - vip */
     readonly endpointMode?: "vip" | "dnsrr";
     /** Encrypt the overlay network. @default - true */
@@ -276,6 +278,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 name: n.router,
                 image: args.images.router,
                 replicas: args.routerReplicas ?? 2,
+                constraints: args.routerConstraints?.length ? [...args.routerConstraints] : undefined,
                 networks: net,
                 endpointMode,
                 configs: [{ configId: routerCfg.configId, configName: routerCfg.configName, target: routerSpecPath, mode: 0o444 }],

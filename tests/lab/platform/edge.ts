@@ -39,6 +39,21 @@ async function theBrowser(): Promise<Browser> {
     return browser;
 }
 
+/**
+ * Waits until every Keycloak replica is ready again — its database among its checks
+ * (/health/ready on the management port) — and returns the seconds it took: a drill that broke the
+ * data path ends with it, so what follows and the teardown find Keycloak serving.
+ */
+export async function keycloakReady(timeoutMs: number): Promise<number> {
+    const t0 = Date.now();
+    const ready = (node: string) => sh(`docker exec $(docker ps -q -f label=com.docker.swarm.service.name=${KC} | head -n1) curl -fsS -o /dev/null -w '%{http_code}' http://127.0.0.1:${KEYCLOAK_MANAGEMENT_PORT}/health/ready`, node).catch(() => "down");
+    let last: string[] = [];
+    await until(async () => (last = await Promise.all(KC_NODES.map(ready))).every((c) => c === "200"), timeoutMs, "every Keycloak replica ready").catch(() => {
+        throw new Error(`Keycloak not ready within ${timeoutMs / 1000} s: ${KC_NODES.map((n, i) => `${n} ${last[i]}`).join(", ")}`);
+    });
+    return (Date.now() - t0) / 1000;
+}
+
 /** Closes the browser and the Admin REST API clients (platform.test.ts' afterAll). */
 export async function edgeTeardown(): Promise<void> {
     forgetAdminClients();

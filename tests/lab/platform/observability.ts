@@ -60,6 +60,8 @@ const EXPECTED: Record<string, number> = {
     etl: 1,
     keycloak: KC_NODES.length,
     "edge-auth": 1,
+    "log-collector": 5,
+    "log-store": 1,
 };
 
 export function observabilityChecks(): void {
@@ -91,9 +93,9 @@ export function observabilityChecks(): void {
 
         test("the rules are loaded: every static alert and the thresholds group", async () => {
             const groups = (await prom<{ groups: { name: string; file: string; rules: { name: string; type: string; health: string }[] }[] }>("/api/v1/rules")).groups;
-            expect(groups.map((g) => g.name).sort()).toEqual(["edge", "etl", "identity", "nodes", "postgres", "swarm", "swarm-etl-thresholds", "targets"]);
+            expect(groups.map((g) => g.name).sort()).toEqual(["edge", "etl", "identity", "logs", "nodes", "postgres", "swarm", "swarm-etl-thresholds", "targets"]);
             const alerts = groups.flatMap((g) => g.rules.filter((r) => r.type === "alerting"));
-            expect(alerts.length).toBeGreaterThanOrEqual(20);
+            expect(alerts.length).toBeGreaterThanOrEqual(21);
             expect(alerts.filter((r) => r.health === "err")).toEqual([]);
         });
 

@@ -95,8 +95,11 @@ export function postgresChecks(): void {
             expect(await sh(`docker service inspect ${runs[0]} --format '{{json .Spec.Mode}}'`)).toContain("ReplicatedJob");
             expect(await sh(`docker service inspect ${NAME}-tick --format '{{.Spec.Mode.Replicated.Replicas}}'`)).toBe("0");
             figures.postgres.push(`scheduler: first run of a * * * * * template ${((Date.now() - t0) / 1000).toFixed(0)} s after the check began`);
-            const preview = await stack().preview({ refresh: true, onOutput: log("pgt-scheduler-preview") });
-            expect(preview.changeSummary.update ?? 0).toBe(0);
+            let out = "";
+            const preview = await stack().preview({ refresh: true, diff: true, onOutput: (o) => { out += o; log("pgt-scheduler-preview")(o); } });
+            // What would change, if anything, in the engine's own words.
+            const changes = out.split("\n").filter((l) => /^\s*~ /.test(l) && !/\(refresh\)/.test(l));
+            expect(`${preview.changeSummary.update ?? 0} update(s)${changes.length ? `:\n${changes.join("\n")}` : ""}`).toBe("0 update(s)");
         });
 
         test("backups: WAL is archived and the first full backup is taken at deploy; a full backup on demand passes check and verify, in a repository on a node without a member", async () => {

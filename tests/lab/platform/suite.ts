@@ -2,7 +2,7 @@
 // 3 managers, Patroni members on the 2 workers, the router, the reconcile job, backups into a
 // repository on mgr1, the scheduler), Spark (master on mgr3, a worker on each worker node, the
 // history server), the flights ETL job that `pulumi up` runs, Keycloak with the platform realm as
-// code and the edge in front of its UIs (tests/lab/identity/stack.ts), metrics and alerts, and a
+// code and the edge in front of its UIs (tests/lab/identity/stack.ts), metrics, alerts and logs, and a
 // client service on mgr1 that holds psql and the secrets. Every Swarm object here is named pgt-*. What the next `up` deploys
 // is in `platform` (the tests change it); the helpers below are what the checks and drills share.
 import { randomBytes } from "crypto";
@@ -19,6 +19,7 @@ import { SparkCluster } from "../../../components/stacks/spark/sparkCluster";
 import { etlPasswordRef, FlightsEtl } from "../../../components/stacks/etl/flightsEtl";
 import { PUSHGATEWAY_IMAGE } from "../../../components/stacks/etl/config";
 import { Observability, OBSERVABILITY_IMAGES, type ObservabilityArgs } from "../../../components/stacks/observability/observability";
+import { Logs, LOGS_IMAGES } from "../../../components/stacks/logs/logs";
 import { managerConnection, nodeConnections, secretKey } from "../harness";
 import { labConfig, targets } from "../labConfig";
 import { b64, nodeShell, recordedImage } from "../nodeShell";
@@ -28,7 +29,7 @@ export const cfg = labConfig();
 const hosts = targets(cfg);
 export const NAME = "pgt";
 export const MEMBERS = ["wkr1", "wkr2"];
-const imageNamed = (name: string) => recordedImage(cfg, name);
+export const imageNamed = (name: string) => recordedImage(cfg, name);
 export const image = (k: keyof typeof POSTGRES_IMAGES) => imageNamed(POSTGRES_IMAGES[k]);
 /** The backup repository (on mgr1, no member there) and the clusters restored from it. */
 export const REPO_NAME = `${NAME}-backup`;
@@ -48,6 +49,9 @@ export const ETL = `${NAME}-flights`;
 export const OBS = `${NAME}-obs`;
 export const OBS_NODE = "mgr2";
 export const ALERT_SINK = `${NAME}-alert-sink`;
+/** Logs: the collector on every node, VictoriaLogs (the lab's store) on mgr3. */
+export const LOGS = `${NAME}-logs`;
+export const LOGS_NODE = "mgr3";
 /** The webhook receiver: every notification Alertmanager posts, one line of JSON on stdout. */
 const ALERT_SINK_SCRIPT = `
 import http.server, json, sys, time
@@ -90,7 +94,7 @@ export function stack(): Stack {
 }
 
 /** Figures the checks and drills print at the end of the suite, by part. */
-export const figures: Record<"postgres" | "etl" | "edge" | "observability" | "alerts", string[]> = { postgres: [], etl: [], edge: [], observability: [], alerts: [] };
+export const figures: Record<"postgres" | "etl" | "edge" | "observability" | "alerts" | "logs", string[]> = { postgres: [], etl: [], edge: [], observability: [], alerts: [], logs: [] };
 
 export const sh = nodeShell(cfg);
 export const CLIENT = `$(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-client | head -n1)`;
@@ -304,6 +308,9 @@ export async function program() {
         images: { postgres: image("postgres"), etcd: image("etcd"), router: platform.routerImage ?? image("router") },
         members: MEMBERS,
         dcs: ["mgr1", "mgr2", "mgr3"],
+        // Not on mgr1, which the logs drill crashes: Keycloak's connections through a router that
+        // vanishes hang until they time out, and that drill is about the logs.
+        routerConstraints: ["node.hostname!=mgr1"],
         synchronous: true,
         databases: DEFAULT_DATABASES,
         roles: ROLES,
@@ -369,13 +376,25 @@ export async function program() {
         { name: NAME, users: USERS, extraViewers: [{ username: LOCKED, password: LOCKED_PASSWORD }], members: MEMBERS, keycloakReplicas: KC_NODES.length, cookieRefresh: "15s" },
         { pg, spark, sparkName: SPARK },
     );
+    // Every container's log on every node, in VictoriaLogs.
+    const logs = new Logs(LOGS, {
+        ...conn,
+        node: LOGS_NODE,
+        nodeConnection: nodes[LOGS_NODE],
+        nodeConnections: nodes,
+        store: "victorialogs",
+        images: { collector: imageNamed(LOGS_IMAGES.collector), store: imageNamed(LOGS_IMAGES.victorialogs) },
+        retention: "2d",
+        endpointMode: "dnsrr",
+        encrypted: false,
+    });
     // Metrics and alerts for all of it; Alertmanager's webhook goes to a sink that logs what it gets.
     const obs = new Observability(OBS, {
         ...conn,
         node: OBS_NODE,
         nodeConnection: nodes[OBS_NODE],
         images: Object.fromEntries(Object.entries(OBSERVABILITY_IMAGES).map(([k, v]) => [k, imageNamed(v)])) as ObservabilityArgs["images"],
-        targets: [...pg.metricsTargets, ...repository.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets, ...identity.kc.metricsTargets, ...identity.edge.metricsTargets],
+        targets: [...pg.metricsTargets, ...repository.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets, ...identity.kc.metricsTargets, ...identity.edge.metricsTargets, ...logs.metricsTargets],
         alerting: { receivers: [{ name: "lab", webhook: { url: `http://${ALERT_SINK}:8080/` } }], defaultReceiver: "lab", groupWait: "5s" },
         thresholds: { slackSeconds: 7200 },
         // Rules evaluated every 5 s: an alert leaves soon after its condition held for its `for`;
