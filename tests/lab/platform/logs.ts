@@ -7,11 +7,10 @@ import { REPO } from "../labConfig";
 import { b64, until } from "../nodeShell";
 import { keycloakReady } from "./edge";
 import { query } from "./observability";
-import { cfg, figures, healthy, imageNamed, LOGS, LOGS_NODE, NAME, OBS, sh } from "./suite";
+import { cfg, container, figures, healthy, imageNamed, LOGS, LOGS_NODE, NAME, OBS, sh } from "./suite";
 import { LOGS_IMAGES } from "../../../components/stacks/logs/logs";
 
 const STORE = `${LOGS}-store`;
-const container = (service: string) => `$(docker ps -q -f label=com.docker.swarm.service.name=${service} | head -n1)`;
 const NODES = [...cfg.managers, ...cfg.workers].map((h) => h.name);
 /** Where the checks run docker's service commands: a manager the drill leaves up. */
 const CONTROL = "mgr2";

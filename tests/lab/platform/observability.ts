@@ -3,9 +3,8 @@
 // loaded, the swarm exporter sees the lab as it is, and a silence survives Alertmanager's restart.
 import { log } from "../harness";
 import { until } from "../nodeShell";
-import { ALERT_SINK, figures, KC_NODES, MEMBERS, NAME, OBS, OBS_NODE, platform, psql, repoExec, sh, SPARK_WORKERS, stack, STAR_CHECKSUM } from "./suite";
+import { ALERT_SINK, container, figures, KC_NODES, MEMBERS, NAME, OBS, OBS_NODE, platform, psql, repoExec, sh, SPARK_WORKERS, stack, STAR_CHECKSUM } from "./suite";
 
-const container = (service: string) => `$(docker ps -q -f label=com.docker.swarm.service.name=${service} | head -n1)`;
 /** GET on a service's HTTP API from inside its own container (curl is in the images). */
 async function api<T>(service: string, port: number, path: string): Promise<T> {
     return JSON.parse(await sh(`docker exec ${container(service)} curl -fsS 'http://127.0.0.1:${port}${path}'`, OBS_NODE)) as T;

@@ -97,7 +97,9 @@ export function stack(): Stack {
 export const figures: Record<"postgres" | "etl" | "edge" | "observability" | "alerts" | "logs", string[]> = { postgres: [], etl: [], edge: [], observability: [], alerts: [], logs: [] };
 
 export const sh = nodeShell(cfg);
-export const CLIENT = `$(docker ps -q -f label=com.docker.swarm.service.name=${NAME}-client | head -n1)`;
+/** A shell expression: the ID of a running container of `service` on the node the command runs on. */
+export const container = (service: string) => `$(docker ps -q -f label=com.docker.swarm.service.name=${service} | head -n1)`;
+export const CLIENT = container(`${NAME}-client`);
 
 /** Runs a Python script in the client container (psycopg2 and the secrets are there). */
 export async function py(script: string, args: string[] = [], timeoutMs = 120_000): Promise<string> {
