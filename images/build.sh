@@ -18,7 +18,8 @@
 #    declares `ARG BASE_TRIXIE` gets swarm-etl/debian:trixie too (Debian 13: Java 21), made the
 #    same way when a definition first needs it;
 #    Artifacts a definition's fetch.txt pins (URL, sha256) are fetched here and staged in its context,
-#    and the Go programs its go.txt names (MODULE@VERSION) are built here from the Go module proxy,
+#    and the Go programs its go.txt names (MODULE@VERSION), or its go.mod's `tool` lines, are built
+#    here from the Go module proxy,
 #    as is the OpenTelemetry Collector its ocb.yaml lists (images/ocb.sh: the Collector Builder);
 # 2. build: a private dockerd (its data in $SWARM_ETL_CACHE/images/dockerd, so its layer cache
 #    survives; no iptables, no bridge: it never touches the lab's namespaces), `docker build
@@ -207,6 +208,14 @@ stage() {
             mkdir -p "$(dirname "$ctx/$dest")"
             cp "$built" "$ctx/$dest"
         done < "$dir/go.txt"
+    fi
+    if [ -f "$dir/go.mod" ]; then
+        # Go programs its go.mod's `tool` lines name (images/gotool.sh, cached), as bin/<name>.
+        local tools
+        tools="$(bash "$REPO/images/gotool.sh" "$dir")" || die "$name: images/gotool.sh $dir failed"
+        mkdir -p "$ctx/bin"
+        cp "$tools"/* "$ctx/bin/"
+        rm -f "$ctx/go.mod" "$ctx/go.sum"
     fi
     if [ -f "$dir/ocb.yaml" ]; then
         # An OpenTelemetry Collector its builder manifest lists (images/ocb.sh, cached), as bin/otelcol.

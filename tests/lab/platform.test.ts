@@ -1,6 +1,6 @@
 // The platform on the lab, deployed once for the suite through the real engine
 // (tests/lab/platform/suite.ts: the data tier with its backups and scheduler, Spark, the flights
-// ETL, Keycloak with the realm as code, the edge, metrics, alerts and logs), then the checks of each part against it, then the drills that break
+// ETL, Keycloak with the realm as code, the edge, metrics, alerts, logs and traces), then the checks of each part against it, then the drills that break
 // it, destructive ones last. The deploy itself is the ETL's first run on the Spark cluster, with a worker killed in the
 // middle of it. Figures are printed at the end, not asserted beyond the issues' bounds (bench/
 // measures them).
@@ -14,6 +14,7 @@ import { etlChecks, killedWorker } from "./platform/etl";
 import { logsChecks, logsDrills } from "./platform/logs";
 import { alertDrills, observabilityChecks } from "./platform/observability";
 import { postgresChecks, postgresDrills } from "./platform/postgres";
+import { tracesChecks } from "./platform/traces";
 import { figures, MEMBERS, NAME, platform, program, RESTORED, sh, SPARK, SPARK_WORKERS, sparkMaster, stack } from "./platform/suite";
 
 beforeAll(async () => {
@@ -62,6 +63,7 @@ etlChecks();
 observabilityChecks();
 logsChecks();
 edgeChecks();
+tracesChecks();
 dashboardChecks();
 postgresDrills();
 edgeDrills();

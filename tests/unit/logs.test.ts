@@ -35,8 +35,10 @@ describe("the collector's configuration", () => {
     const vl = renderCollectorConfig({ store: "victorialogs", storeHost: "logs-store" });
     const loki = renderCollectorConfig({ store: "loki", storeHost: "logs-store" });
 
-    test("the collector built from the image's manifest accepts it, for either store", () => {
-        for (const c of [vl, loki]) {
+    const withTraces = renderCollectorConfig({ store: "victorialogs", storeHost: "logs-store", tracesHost: "traces-jaeger" });
+
+    test("the collector built from the image's manifest accepts it, for either store, with or without the trace store", () => {
+        for (const c of [vl, loki, withTraces]) {
             const r = validate(c);
             expect(r.out).toBe("");
             expect(r.status).toBe(0);
@@ -64,6 +66,18 @@ describe("the collector's configuration", () => {
         expect(l.logs_endpoint).toBe("http://logs-store:3100/otlp/v1/logs");
         expect(l.headers).toBeUndefined();
         expect(storeEndpoint("loki", "x")).toBe("http://x:3100/otlp/v1/logs");
+    });
+
+    test("with a trace store: the programs' OTLP spans go to it as they came (no node attribute), queued on the node's volume; without one, no traces pipeline", () => {
+        const c = parse(withTraces);
+        expect(c.service.pipelines.traces).toEqual({ receivers: ["otlp"], processors: ["memory_limiter"], exporters: ["otlp_http/traces"] });
+        const exp = c.exporters["otlp_http/traces"];
+        expect(exp.traces_endpoint).toBe("http://traces-jaeger:4318/v1/traces");
+        expect(exp.sending_queue.storage).toBe("file_storage");
+        // The logs pipeline is unchanged by it.
+        expect(c.service.pipelines.logs).toEqual(parse(vl).service.pipelines.logs);
+        expect(parse(vl).service.pipelines.traces).toBeUndefined();
+        expect(parse(vl).exporters["otlp_http/traces"]).toBeUndefined();
     });
 
     test("Loki's config: one process, its data under /loki (the volume), retention from config, OTLP's structured metadata allowed", () => {

@@ -13,7 +13,8 @@
 // lock first and a second run is refused (exit 4) and recorded as `refused` in etl_run.
 //
 // Each run pushes its metrics (etl/README.md) to `<name>-pushgateway` (Debian's Prometheus
-// Pushgateway, its state on a volume of the master's node), where Prometheus scrapes them.
+// Pushgateway, its state on a volume of the master's node), where Prometheus scrapes them, and
+// (with `telemetry`) sends its trace to the platform's collectors.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { MetricsTarget } from "../observability/render";
@@ -53,8 +54,13 @@ export interface FlightsEtlArgs {
     readonly keepRuns?: number;
     /** The metrics gateway: its image (images/pushgateway) and the master node's own connection (its volume). */
     readonly pushgateway?: { readonly image: pulumi.Input<string>; readonly nodeConnection: HostConnection };
+    /** Where each run's trace goes (extract, transform, load, check and swap under etl.run): the collectors' OTLP/HTTP endpoint and their network (the Logs stack's). @default - no trace */
+    readonly telemetry?: { readonly networkId: pulumi.Input<string>; readonly otlpEndpoint: string };
     readonly endpointMode?: "vip" | "dnsrr";
 }
+
+/** The service name of the runs' spans. */
+export const ETL_TRACE_SERVICE = "flights-etl";
 
 /**
  * The ETL role's password secret as the driver and every executor mount it: for Spark's user, read
@@ -69,7 +75,7 @@ export function etlPasswordRef(secret: { readonly secretId: pulumi.Input<string>
  * The fact is written in one COPY stream per executor core (`loadPartitions`): on the lab, 2 streams
  * of a 10x fact loaded in 13.5–16.5 s where 4 took 15.5–21 s.
  */
-export function etlEnv(a: Pick<FlightsEtlArgs, "warehouse" | "driverMemory" | "executorMemory" | "runId" | "dq">, masterUrl: string, trigger: string, pushgateway?: string, loadPartitions?: number): Record<string, string> {
+export function etlEnv(a: Pick<FlightsEtlArgs, "warehouse" | "driverMemory" | "executorMemory" | "runId" | "dq" | "telemetry">, masterUrl: string, trigger: string, pushgateway?: string, loadPartitions?: number): Record<string, string> {
     const [host, port] = a.warehouse.endpoint.split(":");
     return {
         SPARK_MASTER_URL: masterUrl,
@@ -86,6 +92,7 @@ export function etlEnv(a: Pick<FlightsEtlArgs, "warehouse" | "driverMemory" | "e
         ...(a.dq?.maxQuarantineRate !== undefined ? { DQ_MAX_QUARANTINE_RATE: String(a.dq.maxQuarantineRate) } : {}),
         ...(a.dq?.maxUnknownRate !== undefined ? { DQ_MAX_UNKNOWN_RATE: String(a.dq.maxUnknownRate) } : {}),
         ...(pushgateway ? { PUSHGATEWAY_URL: `http://${pushgateway}:9091`, PUSHGATEWAY_JOB: "swarm_etl" } : {}),
+        ...(a.telemetry ? { OTEL_EXPORTER_OTLP_ENDPOINT: a.telemetry.otlpEndpoint, OTEL_SERVICE_NAME: ETL_TRACE_SERVICE } : {}),
     };
 }
 
@@ -145,7 +152,7 @@ export class FlightsEtl extends pulumi.ComponentResource {
             image: args.image,
             args: ["job"],
             env: pulumi.output(args.image).apply((image) => ({ ...env, ETL_ATTEMPT_MARKER: attemptMarker(env, image) })),
-            networks: [args.spark.network.networkId, args.warehouse.networkId],
+            networks: [args.spark.network.networkId, args.warehouse.networkId, ...(args.telemetry ? [args.telemetry.networkId] : [])],
             endpointMode: args.endpointMode ?? "vip",
             // The driver writes its event log to the history server's volume.
             constraints: [args.spark.driverConstraint],

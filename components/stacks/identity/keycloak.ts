@@ -51,14 +51,22 @@ export interface KeycloakArgs {
     readonly constraints?: string[];
     /** Memory limit of each replica. @default - 1536M */
     readonly memory?: string;
+    /**
+     * Where its request spans go (OTLP over gRPC: the collectors of the Logs stack, on their
+     * network), and the share of requests traced. @default - none: the image has tracing built in
+     * (a build-time option), so without this no request is sampled and nothing is sent
+     */
+    readonly tracing?: { readonly networkId: pulumi.Input<string>; readonly otlpGrpcEndpoint: string; readonly samplerRatio?: number };
     readonly endpointMode?: "vip" | "dnsrr";
     /** @default - true */
     readonly encrypted?: boolean;
 }
 
 /** What is wrong with the arguments, each with its fix (the program reports them before any change). */
-export function keycloakArgsProblems(a: Pick<KeycloakArgs, "replicas" | "hostname" | "database">): string[] {
+export function keycloakArgsProblems(a: Pick<KeycloakArgs, "replicas" | "hostname" | "database" | "tracing">): string[] {
     const out: string[] = [];
+    const ratio = a.tracing?.samplerRatio;
+    if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) out.push(`tracing.samplerRatio ${ratio} is not a share of requests above 0 and at most 1; fix: 1 (every request), or e.g. 0.1`);
     const n = a.replicas ?? 1;
     if (!Number.isInteger(n) || n < 1 || n > 9) out.push(`replicas ${n} is not a whole number from 1 to 9; fix: 1 (the lab) or 2 (prod)`);
     if (a.hostname !== undefined) {
@@ -80,7 +88,7 @@ export const DB_URL_PROPERTIES = "socketTimeout=30&connectTimeout=5&tcpKeepAlive
 
 /** Keycloak's settings: all of them, and none of its secrets (those are files, `*_FILE`). */
 export function keycloakEnv(
-    a: Pick<KeycloakArgs, "database" | "replicas" | "hostname"> & {
+    a: Pick<KeycloakArgs, "database" | "replicas" | "hostname" | "tracing"> & {
         /** The subnet whose peers' X-Forwarded-* headers count (the edge's network); unknown (a state from before it was read): every peer's. */
         trustedProxies?: string;
     },
@@ -113,6 +121,10 @@ export function keycloakEnv(
         KC_CACHE: clustered ? "ispn" : "local",
         ...(clustered ? { KC_CACHE_STACK: "jdbc-ping" } : {}),
         KC_LOG_CONSOLE_OUTPUT: "default",
+        // Request spans (tracing is built into the image): to the collectors, or none sampled.
+        ...(a.tracing
+            ? { KC_TRACING_ENDPOINT: a.tracing.otlpGrpcEndpoint, KC_TRACING_PROTOCOL: "grpc", KC_TRACING_COMPRESSION: "gzip", KC_TRACING_SAMPLER_RATIO: String(a.tracing.samplerRatio ?? 1) }
+            : { KC_TRACING_SAMPLER_RATIO: "0.0" }),
     };
 }
 
@@ -166,7 +178,7 @@ export class Keycloak extends pulumi.ComponentResource {
                 replicas,
                 // Forwarded headers only from the edge's network: a peer elsewhere cannot pose as the edge.
                 env: this.network.liveSubnet.apply((subnet) => keycloakEnv({ ...args, trustedProxies: subnet }, files)),
-                networks: [this.network.networkId, args.database.networkId],
+                networks: [this.network.networkId, args.database.networkId, ...(args.tracing ? [args.tracing.networkId] : [])],
                 endpointMode: args.endpointMode ?? "vip",
                 constraints: args.constraints,
                 // Replicas on different nodes: one node lost keeps a replica and the sessions it holds.

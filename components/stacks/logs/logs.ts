@@ -6,7 +6,8 @@
 //   task and node (the json-file driver's `labels` attributes, and the node's hostname), and ships
 //   OTLP/HTTP to the store. Its file offsets and its queue live on a volume of its node, so lines a
 //   node wrote while the store was away, or while the node itself was down, arrive when both are
-//   back. It also takes OTLP from the platform's programs (4317/4318).
+//   back. It also takes OTLP from the platform's programs (4317/4318): their spans go to the trace
+//   store (the Traces stack, on this stack's network) when `tracesHost` names it.
 // - The store, on one node with its volume: VictoriaLogs (Apache-2.0, images/victorialogs; the
 //   lab's) or Loki (AGPL, real clusters only, its image from the configured registry). Both take
 //   the same OTLP stream: the choice is `store`, and only the store service differs.
@@ -34,6 +35,8 @@ export interface LogsArgs {
     readonly retention?: string;
     /** Batches the collector keeps on disk while the store is away, per node. @default - 5000 */
     readonly queueSize?: number;
+    /** The trace store's service name on this stack's network (the Traces stack's `names.store`): the collector sends it the programs' spans. @default - spans are not taken */
+    readonly tracesHost?: string;
     readonly endpointMode?: "vip" | "dnsrr";
     /** @default - true */
     readonly encrypted?: boolean;
@@ -59,8 +62,10 @@ export class Logs extends pulumi.ComponentResource {
     /** The store's kind, and where the store answers queries on the logs network. */
     public readonly storeKind: LogStoreKind;
     public readonly queryUrl: string;
-    /** Where the platform's programs send OTLP (logs) on the logs network. */
+    /** Where the platform's programs send OTLP over HTTP (spans, logs) on the logs network. */
     public readonly otlpEndpoint: string;
+    /** Where they send OTLP over gRPC. */
+    public readonly otlpGrpcEndpoint: string;
     /** The collector's own metrics (lines read, sent, queued, failed) and the store's. */
     public readonly metricsTargets: MetricsTarget[];
 
@@ -80,6 +85,7 @@ export class Logs extends pulumi.ComponentResource {
         const storePort = kind === "loki" ? LOG_PORTS.loki : LOG_PORTS.victorialogs;
         this.queryUrl = `http://${this.names.store}:${storePort}`;
         this.otlpEndpoint = `http://${this.names.collector}:${LOG_PORTS.otlpHttp}`;
+        this.otlpGrpcEndpoint = `http://${this.names.collector}:${LOG_PORTS.otlpGrpc}`;
         const restartPolicy = { condition: "any" as const, delay: "2s" };
         const health = (port: number, p: string) => ({ test: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://127.0.0.1:${port}${p}`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "20s" });
 
@@ -114,7 +120,7 @@ export class Logs extends pulumi.ComponentResource {
 
         // The collector's offsets and queue: one volume of that name on each node.
         const state = Object.entries(args.nodeConnections ?? {}).map(([node, c]) => new Volume(`${n("collector-state")}-${node}`, { connection: c, privateKey: conn.privateKey, name: n("collector-state"), labels }, child));
-        const conf = new Config(n("collector"), { ...conn, name: n("collector"), data: renderCollectorConfig({ store: kind, storeHost: this.names.store, queueSize: args.queueSize }), labels }, child);
+        const conf = new Config(n("collector"), { ...conn, name: n("collector"), data: renderCollectorConfig({ store: kind, storeHost: this.names.store, queueSize: args.queueSize, tracesHost: args.tracesHost }), labels }, child);
         this.collector = new Service(
             this.names.collector,
             {

@@ -1,6 +1,7 @@
 // What the logs services read (pure): the collector's configuration (every container's json-file
 // log on its node, labelled with the Swarm service, task and node, shipped as OTLP/HTTP to the log
-// store, through a queue kept on disk) and Loki's, for real clusters that choose it.
+// store, through a queue kept on disk; the programs' OTLP spans to the trace store when there is
+// one) and Loki's, for real clusters that choose it.
 import { stringify } from "yaml";
 
 export const LOG_PORTS = { health: 13133, collectorMetrics: 8888, otlpGrpc: 4317, otlpHttp: 4318, victorialogs: 9428, loki: 3100 } as const;
@@ -28,6 +29,8 @@ export interface CollectorRender {
     readonly queueSize?: number;
     /** How long a batch is retried before it is dropped. @default - 0s: until the store takes it (the queue is bounded) */
     readonly maxRetry?: string;
+    /** The trace store's service name (Jaeger, on the logs network): the programs' OTLP traces go there. @default - none: traces are not taken */
+    readonly tracesHost?: string;
     /** The collector's own memory limit (MiB): it refuses data above it instead of being killed. @default - 100 */
     readonly memoryLimitMiB?: number;
 }
@@ -39,6 +42,7 @@ export interface CollectorRender {
  * the service's `{{.Node.Hostname}}`).
  */
 export function renderCollectorConfig(r: CollectorRender): string {
+    const retry = { enabled: true, initial_interval: "1s", max_interval: "10s", max_elapsed_time: r.maxRetry ?? "0s" };
     const mem = r.memoryLimitMiB ?? 100;
     const headers = r.store === "victorialogs" ? { "VL-Stream-Fields": "service.name,host.name,container.id" } : undefined;
     const label = (from: string, to: string) => ({ type: "move", from: `attributes.attrs["${from}"]`, to: `resource["${to}"]`, on_error: "send_quiet" });
@@ -95,7 +99,7 @@ export function renderCollectorConfig(r: CollectorRender): string {
                 compression: "gzip",
                 timeout: "10s",
                 // While the store is away, batches wait in the queue on the volume, retried until it is back.
-                retry_on_failure: { enabled: true, initial_interval: "1s", max_interval: "10s", max_elapsed_time: r.maxRetry ?? "0s" },
+                retry_on_failure: retry,
                 // Batched from the queue, not by a batch processor before it: filelog records its offsets
                 // once the pipeline took the lines, and a batch processor holds them only in memory (a
                 // collector killed there lost every one of them; from the queue, none).
@@ -108,12 +112,26 @@ export function renderCollectorConfig(r: CollectorRender): string {
                     batch: { flush_timeout: "1s", sizer: "items", min_size: 1000, max_size: 5000 },
                 },
             },
+            // The programs' spans (the ETL's run, Keycloak's requests), to the trace store as they came
+            // (their own resource: a span's host is where it ran, not this collector's node).
+            ...(r.tracesHost
+                ? {
+                      "otlp_http/traces": {
+                          traces_endpoint: `http://${r.tracesHost}:${LOG_PORTS.otlpHttp}/v1/traces`,
+                          compression: "gzip",
+                          timeout: "10s",
+                          retry_on_failure: retry,
+                          sending_queue: { enabled: true, storage: "file_storage", sizer: "requests", queue_size: 1000, num_consumers: 2, batch: { flush_timeout: "1s", sizer: "items", min_size: 500, max_size: 2000 } },
+                      },
+                  }
+                : {}),
         },
         service: {
             extensions: ["health_check", "file_storage"],
             telemetry: { metrics: { level: "normal", readers: [{ pull: { exporter: { prometheus: { host: "0.0.0.0", port: LOG_PORTS.collectorMetrics } } } }] } },
             pipelines: {
                 logs: { receivers: ["filelog", "otlp"], processors: ["memory_limiter", "resource/node", "transform/lines"], exporters: ["otlp_http/store"] },
+                ...(r.tracesHost ? { traces: { receivers: ["otlp"], processors: ["memory_limiter"], exporters: ["otlp_http/traces"] } } : {}),
             },
         },
     });

@@ -8,11 +8,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { PostgresCluster } from "../../../components/stacks/postgres/postgresCluster";
 import { DEFAULT_DATABASES, DEFAULT_ROLES as PG_ROLES, POSTGRES_IMAGES } from "../../../components/stacks/postgres/config";
 import { roleSecret } from "../../../components/stacks/postgres/render";
-import { Keycloak, KEYCLOAK_IMAGE } from "../../../components/stacks/identity/keycloak";
+import { Keycloak, KEYCLOAK_IMAGE, type KeycloakArgs } from "../../../components/stacks/identity/keycloak";
 import { DEFAULT_ROLES, defaultGroups, PlatformRealm } from "../../../components/stacks/identity/realm";
 import { SparkCluster, UI_PORTS, sparkNames } from "../../../components/stacks/spark/sparkCluster";
 import { SPARK_IMAGE } from "../../../components/stacks/spark/config";
-import { Edge, EDGE_IMAGES } from "../../../components/stacks/edge/edge";
+import { Edge, EDGE_IMAGES, type EdgeUi } from "../../../components/stacks/edge/edge";
 import { AUTH_HOST, hostUrl } from "../../../components/stacks/edge/render";
 import { LAB_DOMAIN } from "../../../components/stacks/edge/config";
 import { managerConnection, nodeConnections, secretKey } from "../harness";
@@ -46,6 +46,10 @@ export interface IdentityStackOptions {
     keycloakReplicas: number;
     /** How often the edge checks a session with Keycloak. */
     cookieRefresh: string;
+    /** Keycloak's request spans: the collectors' OTLP/gRPC endpoint and their network. */
+    tracing?: KeycloakArgs["tracing"];
+    /** More UIs behind the edge (the platform's traces and logs). */
+    extraUis?: EdgeUi[];
 }
 
 /** What the identity tier stands on: the platform's PostgreSQL and Spark (the edge's UIs). */
@@ -78,6 +82,7 @@ export function identityTier(o: IdentityStackOptions, base: IdentityBase) {
             replicas: o.keycloakReplicas,
             // Not on mgr1 (the first manager runs the most), one per node when there are two.
             constraints: ["node.role==manager", "node.hostname!=mgr1"],
+            tracing: o.tracing,
             endpointMode: "dnsrr",
             encrypted: false,
         },
@@ -122,6 +127,7 @@ export function identityTier(o: IdentityStackOptions, base: IdentityBase) {
                 { name: "id", upstream: kc.internalUrl, networkId: kc.network.networkId, roles: ALLOWED.id, publicPaths: ["/realms/", "/resources/"] },
                 { name: "spark", upstream: `http://${s.master}:${UI_PORTS.master}`, networkId: spark.network.networkId, roles: ALLOWED.spark },
                 { name: "spark-history", upstream: `http://${s.history}:${UI_PORTS.history}`, networkId: spark.network.networkId, roles: ALLOWED["spark-history"] },
+                ...(o.extraUis ?? []),
             ],
             oidc: { networkId: kc.network.networkId, issuerUrl: `${url("id", "")}/realms/platform`, internalRealmUrl: `${kc.internalUrl}/realms/platform`, clientId: "edge", clientSecret: realm.clientSecrets.edge },
             cookieRefresh: o.cookieRefresh,

@@ -33,7 +33,7 @@ async function outputs(): Promise<Record<string, string>> {
 }
 
 /** A browser, launched once for the edge's checks and drills. */
-async function theBrowser(): Promise<Browser> {
+export async function theBrowser(): Promise<Browser> {
     if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}; fix: apt-get install -y chromium (scripts/setup.sh does), or set SWARM_ETL_CHROMIUM`);
     browser ??= await chromium.launch({ executablePath: CHROMIUM, args: [`--host-resolver-rules=MAP *.${DOMAIN} ${ENTRANCE}`, "--no-sandbox"] });
     return browser;

@@ -7,7 +7,7 @@ import { REPO } from "../labConfig";
 import { b64, until } from "../nodeShell";
 import { keycloakReady } from "./edge";
 import { query } from "./observability";
-import { cfg, container, figures, healthy, imageNamed, LOGS, LOGS_NODE, NAME, OBS, sh } from "./suite";
+import { cfg, container, figures, healthy, imageNamed, LOGS, LOGS_NODE, NAME, OBS, sh, TRACES } from "./suite";
 import { LOGS_IMAGES } from "../../../components/stacks/logs/logs";
 
 const STORE = `${LOGS}-store`;
@@ -72,17 +72,18 @@ export function logsChecks(): void {
             }
         });
 
-        test("the budget: the observability stack's memory on the lab, Prometheus' ingest rate, the collector's cost per node", async () => {
-            // Every container of the metrics and logs services, on every node, as the kernel counts it (cgroup memory).
+        test("the budget: the observability stack's memory on the lab (metrics, logs, traces), Prometheus' ingest rate, the collector's cost per node", async () => {
+            // Every container of the metrics, logs and traces services, on every node, as the kernel counts it (cgroup memory).
             const mib = (v: string) => Number.parseFloat(v) * ({ B: 1 / 1048576, KiB: 1 / 1024, kB: 1 / 1024, MiB: 1, MB: 1, GiB: 1024, GB: 1024 }[v.replace(/^[\d.]+/, "")] ?? NaN);
             const rows = (await Promise.all(NODES.map((n) => sh(`docker stats --no-stream --format '{{.Name}} {{.MemUsage}}'`, n).then((o) => o.split("\n").filter(Boolean).map((l) => ({ node: n, name: l.split(" ")[0], mib: mib(l.split(" ")[1]) }))))))
                 .flat()
-                .filter((r) => r.name.startsWith(`${OBS}-`) || r.name.startsWith(`${LOGS}-`));
+                .filter((r) => r.name.startsWith(`${OBS}-`) || r.name.startsWith(`${LOGS}-`) || r.name.startsWith(`${TRACES}-`));
             const by = (prefix: string) => rows.filter((r) => r.name.startsWith(prefix)).reduce((a, r) => a + r.mib, 0);
             const total = rows.reduce((a, r) => a + r.mib, 0);
             expect(rows.every((r) => Number.isFinite(r.mib))).toBe(true);
             for (const svc of ["prometheus", "alertmanager", "node-exporter", "swarm-exporter", "socket-proxy"]) expect(rows.some((r) => r.name.startsWith(`${OBS}-${svc}.`))).toBe(true);
             for (const svc of ["collector", "store"]) expect(rows.some((r) => r.name.startsWith(`${LOGS}-${svc}.`))).toBe(true);
+            expect(rows.some((r) => r.name.startsWith(`${TRACES}-jaeger.`))).toBe(true);
             const ingest = await query("sum(rate(prometheus_tsdb_head_samples_appended_total[2m]))");
             const series = await query("prometheus_tsdb_head_series");
             const cpu = await query('rate(otelcol_process_cpu_seconds_total{job="log-collector"}[2m])');
@@ -91,9 +92,9 @@ export function logsChecks(): void {
             expect([ingest, series, cpu, rss, lines].every((r) => r.length > 0)).toBe(true);
             const f = (n: number, d = 1) => n.toFixed(d);
             figures.observability.push(
-                `memory of the metrics and logs services on the lab (cgroup, ${rows.length} containers on ${new Set(rows.map((r) => r.node)).size} nodes): ${f(total)} MiB — ` +
+                `memory of the metrics, logs and traces services on the lab (cgroup, ${rows.length} containers on ${new Set(rows.map((r) => r.node)).size} nodes): ${f(total)} MiB — ` +
                     ["prometheus", "alertmanager", "node-exporter", "swarm-exporter", "socket-proxy"].map((s) => `${s} ${f(by(`${OBS}-${s}.`))}`).join(", ") +
-                    `, log collectors ${f(by(`${LOGS}-collector.`))}, log store ${f(by(`${LOGS}-store.`))}`,
+                    `, log collectors ${f(by(`${LOGS}-collector.`))}, log store ${f(by(`${LOGS}-store.`))}, trace store ${f(by(`${TRACES}-jaeger.`))}`,
                 `Prometheus ingests ${f(Number(ingest[0].value[1]), 0)} samples/s into ${series[0].value[1]} head series`,
                 `the log collector per node: ${f(Math.max(...cpu.map((r) => Number(r.value[1]) * 100)), 2)} % of a core at most (mean ${f((cpu.reduce((a, r) => a + Number(r.value[1]), 0) / cpu.length) * 100, 2)} %), RSS ${f(Math.min(...rss.map((r) => Number(r.value[1]) / 1048576)))}–${f(Math.max(...rss.map((r) => Number(r.value[1]) / 1048576)))} MiB, at ${f(Number(lines[0].value[1]), 1)} lines/s for the lab`,
             );

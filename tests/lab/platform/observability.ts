@@ -61,6 +61,7 @@ const EXPECTED: Record<string, number> = {
     "edge-auth": 1,
     "log-collector": 5,
     "log-store": 1,
+    "trace-store": 1,
 };
 
 export function observabilityChecks(): void {
@@ -92,7 +93,7 @@ export function observabilityChecks(): void {
 
         test("the rules are loaded: every static alert and the thresholds group", async () => {
             const groups = (await prom<{ groups: { name: string; file: string; rules: { name: string; type: string; health: string }[] }[] }>("/api/v1/rules")).groups;
-            expect(groups.map((g) => g.name).sort()).toEqual(["edge", "etl", "identity", "logs", "nodes", "postgres", "swarm", "swarm-etl-thresholds", "targets"]);
+            expect(groups.map((g) => g.name).sort()).toEqual(["edge", "etl", "identity", "logs", "nodes", "postgres", "swarm", "swarm-etl-thresholds", "targets", "traces"]);
             const alerts = groups.flatMap((g) => g.rules.filter((r) => r.type === "alerting"));
             expect(alerts.length).toBeGreaterThanOrEqual(21);
             expect(alerts.filter((r) => r.health === "err")).toEqual([]);

@@ -2,7 +2,7 @@
 // 3 managers, Patroni members on the 2 workers, the router, the reconcile job, backups into a
 // repository on mgr1, the scheduler), Spark (master on mgr3, a worker on each worker node, the
 // history server), the flights ETL job that `pulumi up` runs, Keycloak with the platform realm as
-// code and the edge in front of its UIs (tests/lab/identity/stack.ts), metrics, alerts and logs, and a
+// code and the edge in front of its UIs (tests/lab/identity/stack.ts), metrics, alerts, logs and traces, and a
 // client service on mgr1 that holds psql and the secrets. Every Swarm object here is named pgt-*. What the next `up` deploys
 // is in `platform` (the tests change it); the helpers below are what the checks and drills share.
 import { randomBytes } from "crypto";
@@ -20,6 +20,7 @@ import { etlPasswordRef, FlightsEtl } from "../../../components/stacks/etl/fligh
 import { PUSHGATEWAY_IMAGE } from "../../../components/stacks/etl/config";
 import { Observability, OBSERVABILITY_IMAGES, type ObservabilityArgs } from "../../../components/stacks/observability/observability";
 import { Logs, LOGS_IMAGES } from "../../../components/stacks/logs/logs";
+import { Traces, TRACES_IMAGE, tracesStoreName } from "../../../components/stacks/traces/traces";
 import { managerConnection, nodeConnections, secretKey } from "../harness";
 import { labConfig, targets } from "../labConfig";
 import { b64, nodeShell, recordedImage } from "../nodeShell";
@@ -52,6 +53,10 @@ export const ALERT_SINK = `${NAME}-alert-sink`;
 /** Logs: the collector on every node, VictoriaLogs (the lab's store) on mgr3. */
 export const LOGS = `${NAME}-logs`;
 export const LOGS_NODE = "mgr3";
+/** Traces: Jaeger beside VictoriaLogs on mgr3, fed by the same collectors. */
+export const TRACES = `${NAME}-traces`;
+/** Who may open the traces' and the logs' UIs through the edge. */
+export const OBSERVABILITY_UI_ROLES = ["platform-admin", "data-engineer"];
 /** The webhook receiver: every notification Alertmanager posts, one line of JSON on stdout. */
 const ALERT_SINK_SCRIPT = `
 import http.server, json, sys, time
@@ -357,6 +362,30 @@ export async function program() {
         endpointMode: "dnsrr",
         encrypted: false,
     });
+    // Every container's log on every node, in VictoriaLogs; the programs' spans (the ETL's runs,
+    // Keycloak's requests) through the same collectors to Jaeger.
+    const logs = new Logs(LOGS, {
+        ...conn,
+        node: LOGS_NODE,
+        nodeConnection: nodes[LOGS_NODE],
+        nodeConnections: nodes,
+        store: "victorialogs",
+        images: { collector: imageNamed(LOGS_IMAGES.collector), store: imageNamed(LOGS_IMAGES.victorialogs) },
+        retention: "2d",
+        tracesHost: tracesStoreName(TRACES),
+        endpointMode: "dnsrr",
+        encrypted: false,
+    });
+    const traces = new Traces(TRACES, {
+        ...conn,
+        node: LOGS_NODE,
+        nodeConnection: nodes[LOGS_NODE],
+        image: imageNamed(TRACES_IMAGE),
+        network: { networkId: logs.network.networkId, name: `${LOGS}-net` },
+        retention: "2d",
+        endpointMode: "dnsrr",
+    });
+    const telemetry = { networkId: logs.network.networkId, otlpEndpoint: logs.otlpEndpoint };
     const etl = new FlightsEtl(
         ETL,
         {
@@ -369,34 +398,36 @@ export async function program() {
             dq: platform.dq,
             executorMemory: "768m",
             pushgateway: { image: imageNamed(PUSHGATEWAY_IMAGE), nodeConnection: nodes[SPARK_MASTER_NODE] },
+            telemetry,
             endpointMode: "dnsrr",
         },
-        { dependsOn: [pg.reconcile, scheduler] },
+        { dependsOn: [pg.reconcile, scheduler, logs, traces] },
     );
     // Keycloak on the warehouse's PostgreSQL, the realm as code, the edge in front of Keycloak and Spark.
     const identity = identityTier(
-        { name: NAME, users: USERS, extraViewers: [{ username: LOCKED, password: LOCKED_PASSWORD }], members: MEMBERS, keycloakReplicas: KC_NODES.length, cookieRefresh: "15s" },
+        {
+            name: NAME,
+            users: USERS,
+            extraViewers: [{ username: LOCKED, password: LOCKED_PASSWORD }],
+            members: MEMBERS,
+            keycloakReplicas: KC_NODES.length,
+            cookieRefresh: "15s",
+            tracing: { networkId: logs.network.networkId, otlpGrpcEndpoint: logs.otlpGrpcEndpoint },
+            // Jaeger's UI and query API, and VictoriaLogs' UI, behind the same login.
+            extraUis: [
+                { name: "traces", upstream: traces.queryUrl, networkId: logs.network.networkId, roles: OBSERVABILITY_UI_ROLES },
+                { name: "logs", upstream: logs.queryUrl, networkId: logs.network.networkId, roles: OBSERVABILITY_UI_ROLES },
+            ],
+        },
         { pg, spark, sparkName: SPARK },
     );
-    // Every container's log on every node, in VictoriaLogs.
-    const logs = new Logs(LOGS, {
-        ...conn,
-        node: LOGS_NODE,
-        nodeConnection: nodes[LOGS_NODE],
-        nodeConnections: nodes,
-        store: "victorialogs",
-        images: { collector: imageNamed(LOGS_IMAGES.collector), store: imageNamed(LOGS_IMAGES.victorialogs) },
-        retention: "2d",
-        endpointMode: "dnsrr",
-        encrypted: false,
-    });
     // Metrics and alerts for all of it; Alertmanager's webhook goes to a sink that logs what it gets.
     const obs = new Observability(OBS, {
         ...conn,
         node: OBS_NODE,
         nodeConnection: nodes[OBS_NODE],
         images: Object.fromEntries(Object.entries(OBSERVABILITY_IMAGES).map(([k, v]) => [k, imageNamed(v)])) as ObservabilityArgs["images"],
-        targets: [...pg.metricsTargets, ...repository.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets, ...identity.kc.metricsTargets, ...identity.edge.metricsTargets, ...logs.metricsTargets],
+        targets: [...pg.metricsTargets, ...repository.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets, ...identity.kc.metricsTargets, ...identity.edge.metricsTargets, ...logs.metricsTargets, ...traces.metricsTargets],
         alerting: { receivers: [{ name: "lab", webhook: { url: `http://${ALERT_SINK}:8080/` } }], defaultReceiver: "lab", groupWait: "5s" },
         thresholds: { slackSeconds: 7200 },
         // Rules evaluated every 5 s: an alert leaves soon after its condition held for its `for`;
