@@ -42,7 +42,7 @@ interface LiveNode {
     nodeId: string;
     hostname: string;
     role: NodeRole;
-    /** Ready, and reachable if a manager: nothing to wait for. */
+    /** Ready, its hostname reported, and reachable if a manager: nothing to wait for. */
     settled: boolean;
 }
 
@@ -63,7 +63,8 @@ async function inspectNode(p: SwarmJoinInputs): Promise<LiveNode | undefined> {
     return withSession(managerTarget(p), async (m) => {
         try {
             const node = await m.docker().getNode(local.NodeID).inspect();
-            const settled = node.Status?.State === "ready" && (node.Spec?.Role !== "manager" || node.ManagerStatus?.Reachability === "reachable");
+            // A node that just joined may not have sent its description (its hostname) yet.
+            const settled = node.Status?.State === "ready" && !!node.Description?.Hostname && (node.Spec?.Role !== "manager" || node.ManagerStatus?.Reachability === "reachable");
             return { nodeId: node.ID, hostname: node.Description?.Hostname ?? "", role: node.Spec?.Role as NodeRole, settled };
         } catch (err) {
             if (statusCode(err) === 404) return undefined; // in another swarm
@@ -86,15 +87,19 @@ async function setRole(m: SshSession, nodeId: string, role: NodeRole): Promise<v
     if (live.Spec.Role !== role) await updateSpec(m.docker(), nodeId, { Role: role });
 }
 
-async function waitReady(p: SwarmJoinInputs, nodeId: string): Promise<void> {
+/** Waits until the node is Ready, has reported its hostname and, a manager, is reachable; returns the hostname. */
+async function waitReady(p: SwarmJoinInputs, nodeId: string): Promise<string> {
+    let hostname = "";
     await withSession(managerTarget(p), (m) =>
         waitFor(`node ${p.connection.name} to be Ready`, (p.readyTimeoutSeconds ?? 120) * 1000, async () => {
             const n = await m.docker().getNode(nodeId).inspect();
             if (n.Status?.State !== "ready") return `state ${n.Status?.State}: ${n.Status?.Message ?? ""}`;
             if (n.Spec?.Role === "manager" && n.ManagerStatus?.Reachability !== "reachable") return `manager reachability ${n.ManagerStatus?.Reachability}`;
-            return true;
+            hostname = n.Description?.Hostname ?? "";
+            return hostname ? true : "no hostname reported yet";
         }, 250),
     );
+    return hostname;
 }
 
 /**
@@ -170,9 +175,9 @@ async function join(p: SwarmJoinInputs): Promise<SwarmJoinOutputs> {
     const live = await inspectNode(p);
     if (!live) throw new Error(`${p.connection.name} is not a member of swarm ${p.swarmId} after joining`);
     if (live.role !== p.role) await withSession(managerTarget(p), (m) => setRole(m, live.nodeId, p.role));
-    if (live.role !== p.role || !live.settled) await waitReady(p, live.nodeId);
-    await removeStaleEntries(p, live);
-    return { ...p, nodeId: live.nodeId, hostname: live.hostname };
+    const hostname = live.role !== p.role || !live.settled ? await waitReady(p, live.nodeId) : live.hostname;
+    await removeStaleEntries(p, { ...live, hostname });
+    return { ...p, nodeId: live.nodeId, hostname };
 }
 
 const provider: pulumi.dynamic.ResourceProvider<SwarmJoinInputs, SwarmJoinOutputs> = {
@@ -215,15 +220,16 @@ const provider: pulumi.dynamic.ResourceProvider<SwarmJoinInputs, SwarmJoinOutput
     },
 
     async update(id, olds, news) {
+        let hostname = olds.hostname;
         if (olds.role !== news.role) {
             await withSession(managerTarget(news), async (m) => {
                 const problem = roleChangeProblem(await nodeViews(m.docker()), id, news.role);
                 if (problem) throw new Error(problem);
                 await setRole(m, id, news.role);
             });
-            await waitReady(news, id);
+            hostname = await waitReady(news, id);
         }
-        return { outs: plain({ ...news, nodeId: id, hostname: olds.hostname }) };
+        return { outs: plain({ ...news, nodeId: id, hostname }) };
     },
 
     async delete(id, props) {
