@@ -14,10 +14,10 @@ fi
 
 # chromium: the headless browser the edge tests drive (playwright-core); prometheus and
 # prometheus-alertmanager: their promtool and amtool check the rendered configurations and unit-test
-# the alerting rules (neither server is started here).
+# the alerting rules; prometheus-blackbox-exporter checks its rendered modules (no server is started here).
 # Debian packages. docker.io's maintainer scripts must not start a dockerd in the root
 # namespace (its FORWARD DROP policy would cut the lab's bridges), hence policy-rc.d.
-PKGS=(docker.io containerd runc openssh-server openssh-client iptables iproute2 psmisc procps util-linux curl ca-certificates python3 python3-venv chromium prometheus prometheus-alertmanager)
+PKGS=(docker.io containerd runc openssh-server openssh-client iptables iproute2 psmisc procps util-linux curl ca-certificates python3 python3-venv chromium prometheus prometheus-alertmanager prometheus-blackbox-exporter)
 missing=()
 # Installed, not merely known (a removed package keeps its config files and `dpkg -s` still succeeds).
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

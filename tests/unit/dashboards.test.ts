@@ -20,8 +20,8 @@ function promtoolCheck(exprs: string[]): { status: number | null; out: string } 
 }
 
 describe("dashboards as code", () => {
-    test("the platform's dashboards: cluster and nodes, services, PostgreSQL HA, identity and the edge, Spark and the ETL", () => {
-        expect(Object.keys(dashboards).sort()).toEqual(["swarm-etl-cluster", "swarm-etl-etl", "swarm-etl-identity", "swarm-etl-postgres", "swarm-etl-services"]);
+    test("the platform's dashboards: cluster and nodes, services, PostgreSQL HA, identity and the edge, Spark and the ETL, the delivery pipeline", () => {
+        expect(Object.keys(dashboards).sort()).toEqual(["swarm-etl-cluster", "swarm-etl-delivery", "swarm-etl-etl", "swarm-etl-identity", "swarm-etl-postgres", "swarm-etl-services"]);
         for (const [uid, d] of Object.entries(dashboards)) {
             expect(d.uid).toBe(uid);
             expect(d.tags).toContain("swarm-etl");

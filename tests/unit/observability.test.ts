@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { renderAlertmanagerConfig, renderPrometheusConfig } from "../../components/stacks/observability/render";
+import { renderAlertmanagerConfig, renderBlackboxConfig, renderPrometheusConfig } from "../../components/stacks/observability/render";
 import { Observability, observabilityArgsProblems } from "../../components/stacks/observability/observability";
 import { installMocks, Registered, valueOf } from "./mocks";
 
@@ -16,7 +16,7 @@ function check(tool: string, args: string[], file: string, data: string): string
     fs.writeFileSync(path.join(dir, file), data);
     const r = spawnSync(tool, [...args, path.join(dir, file)], { encoding: "utf8" });
     fs.rmSync(dir, { recursive: true });
-    if (r.error) throw new Error(`${tool} did not run (${r.error.message}); fix: run \`bash scripts/setup.sh\` (Debian's prometheus and prometheus-alertmanager ship it)`);
+    if (r.error) throw new Error(`${tool} did not run (${r.error.message}); fix: run \`bash scripts/setup.sh\` (Debian's prometheus, prometheus-alertmanager and prometheus-blackbox-exporter ship it)`);
     if (r.status !== 0) throw new Error(`${tool} refused ${file}:\n${r.stdout}${r.stderr}`);
     return `${r.stdout}${r.stderr}`;
 }
@@ -174,6 +174,58 @@ describe("the Observability component (mocks)", () => {
             { source_labels: ["__name__"], regex: "swarm_service_.*", target_label: "task", replacement: "" },
             { source_labels: ["__name__"], regex: "swarm_node_.*", target_label: "service", replacement: "" },
             { source_labels: ["__name__"], regex: "swarm_node_.*", target_label: "task", replacement: "" },
+        ]);
+    });
+});
+
+describe("the certificates' expiry: TLS probes through the blackbox exporter", () => {
+    const PROBE = { job: "edge-tls", target: "edge:8443", serverName: "auth.example.com", networkName: "edge-net" };
+
+    test("the blackbox exporter accepts its modules (--config.check): TCP with TLS, the probe's SNI", () => {
+        const text = renderBlackboxConfig([PROBE]);
+        expect(check("prometheus-blackbox-exporter", ["--config.check", "--config.file"], "blackbox.yml", text)).toMatch(/Config file is ok/i);
+        expect(parse(text).modules.tls_edge_tls).toEqual({ prober: "tcp", timeout: "5s", tcp: { tls: true, tls_config: { server_name: "auth.example.com", insecure_skip_verify: true } } });
+        // The check can fail: a field the exporter does not know is refused.
+        expect(() => check("prometheus-blackbox-exporter", ["--config.check", "--config.file"], "blackbox.yml", text.replace("insecure_skip_verify", "skip_verify"))).toThrow(/field skip_verify not found/);
+    });
+
+    test("Prometheus asks the exporter to probe each target with its module; promtool accepts it; a probe needs the exporter", () => {
+        const text = renderPrometheusConfig({ alertmanager: "a:9093", targets: TARGETS, tlsProbes: [PROBE], blackbox: "obs-blackbox:9115" });
+        expect(check("promtool", ["check", "config"], "prometheus.yml", text)).toContain("SUCCESS");
+        const job = parse(text).scrape_configs.find((j: { job_name: string }) => j.job_name === "edge-tls");
+        expect(job).toEqual({
+            job_name: "edge-tls",
+            metrics_path: "/probe",
+            params: { module: ["tls_edge_tls"] },
+            static_configs: [{ targets: ["edge:8443"], labels: { server_name: "auth.example.com" } }],
+            relabel_configs: [
+                { source_labels: ["__address__"], target_label: "__param_target" },
+                { source_labels: ["__param_target"], target_label: "instance" },
+                { target_label: "__address__", replacement: "obs-blackbox:9115" },
+            ],
+        });
+        expect(() => renderPrometheusConfig({ alertmanager: "a:9093", targets: [], tlsProbes: [PROBE] })).toThrow(/blackbox/);
+    });
+
+    test("the component: the exporter on its network and the probed endpoint's, only when there are probes; their problems named", async () => {
+        const registered = installMocks();
+        const conn = { name: "mgr1", host: "198.18.20.11", port: 22, user: "root", hostKey: "k" } as never;
+        const images = { prometheus: "p", alertmanager: "a", nodeExporter: "n", swarmExporter: "s", socketProxy: "x" };
+        const base = { connection: conn, privateKey: "key", node: "mgr1", nodeConnection: conn, targets: [], alerting: { receivers: [{ name: "d" }], defaultReceiver: "d" }, thresholds: { slackSeconds: 7200 } };
+        const obs = new Observability("obs", { ...base, images: { ...images, blackbox: "b" }, tlsProbes: [{ ...PROBE, networkId: "id-edge-net" }] });
+        await valueOf(pulumi.output(obs.prometheus.urn));
+        const bb = registered.find((r) => r.type === "pulumi-nodejs:dynamic/swarm:Service" && r.name === "obs-blackbox")!.inputs as Record<string, any>;
+        expect(bb.networks).toEqual(["net-obs-net", "id-edge-net"]);
+        expect(bb.args).toEqual(["--config.file=/etc/prometheus/blackbox.yml", "--web.listen-address=:9115"]);
+        expect(bb.mounts).toBeUndefined();
+        expect(obs.jobs).toContain("edge-tls");
+        const without = installMocks();
+        const plain = new Observability("plain", { ...base, images });
+        await valueOf(pulumi.output(plain.prometheus.urn));
+        expect(without.some((r) => r.name === "plain-blackbox")).toBe(false);
+        expect(observabilityArgsProblems({ ...base, images, tlsProbes: [{ ...PROBE, target: "edge", networkId: "n" }] })).toEqual([
+            "tlsProbes edge-tls need the blackbox exporter's image; fix: set images.blackbox (observability-blackbox, built by images/build.sh)",
+            'tlsProbes edge-tls: target "edge" is not host:port; fix: e.g. edge:8443',
         ]);
     });
 });

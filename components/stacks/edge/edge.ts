@@ -10,7 +10,7 @@
 // on the managers); on real clusters through the routing mesh (ingress, `replicas`).
 import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, Network, Secret, Service } from "../../../providers/swarm";
-import type { MetricsTarget } from "../observability/render";
+import type { MetricsTarget, TlsProbe } from "../observability/render";
 import { AUTH_HOST, AUTH_METRICS_PORT, AUTH_PORT, EDGE_PORT, EdgeUiRender, hostUrl, oauth2ProxyArgs, originOf, renderNginxConf, RESERVED_HOSTS, secretFiles } from "./render";
 
 /** The images, by their names in `swarm-etl:images`. */
@@ -97,6 +97,8 @@ export class Edge extends pulumi.ComponentResource {
     public readonly signOutUrl: string;
     /** oauth2-proxy's metrics: its process and the session checks in flight (it counts no auth_request sub-request by status). */
     public readonly metricsTargets: MetricsTarget[];
+    /** The TLS endpoint whose certificate Prometheus watches (through the blackbox exporter): nginx on its network, with the sign-in host's name. */
+    public readonly tlsProbe: TlsProbe & { readonly networkId: pulumi.Output<string> };
 
     constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarm:stacks:Edge", name, {}, opts);
@@ -169,6 +171,7 @@ export class Edge extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [this.auth] },
         );
+        this.tlsProbe = { job: "edge-tls", target: `${name}:${EDGE_PORT}`, serverName: `${AUTH_HOST}.${args.domain}`, networkName: `${name}-net`, networkId: this.network.networkId };
         this.metricsTargets = [{ job: "edge-auth", services: [`${name}-auth`], networkName: `${name}-net`, networkId: this.network.networkId, port: AUTH_METRICS_PORT }];
         this.registerOutputs({ urls: this.urls, certificate: this.certificate, signOutUrl: this.signOutUrl });
     }

@@ -1,6 +1,6 @@
 // The platform's Grafana dashboards as code (pure), built with Grafana's own SDK
 // (@grafana/grafana-foundation-sdk): cluster and nodes, services and tasks, PostgreSQL HA,
-// identity and the edge, Spark and the ETL runs. Every panel reads the Prometheus data source the
+// identity and the edge, Spark and the ETL runs, and the delivery pipeline. Every panel reads the Prometheus data source the
 // dashboards are provisioned with (a `datasource` variable). Real clusters provision them into
 // Grafana; the lab (where Grafana cannot run) runs every panel's query against its real
 // Prometheus and requires data for each (tests/lab/platform/dashboards.ts).
@@ -156,6 +156,24 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
                     stat("Load rate", "Rows per second the last run loaded into the warehouse.", [{ expr: "max(swarm_etl_load_rows_per_second)" }], "short"),
                     series("Duration by stage", "The last run's stages (extract, transform, load…).", [{ expr: "max by (stage) (swarm_etl_stage_duration_seconds)", legend: "{{stage}}" }], "s"),
                     series("Rows loaded", "Rows the last run wrote, by table.", [{ expr: 'max by (table) (swarm_etl_rows{stage="load"})', legend: "{{table}}" }], "short"),
+                ],
+            },
+        ],
+    },
+    {
+        uid: "swarm-etl-delivery",
+        title: "swarm-etl / Delivery pipeline",
+        description:
+            "What the workflows did to each stack: previews of pull requests, ups on main, the morning drift check (.github/scripts/delivery-metrics.sh writes them on a manager, node-exporter's textfile collector publishes them). A stack's series may come from more than one node: each query takes the max.",
+        rows: [
+            {
+                title: "Each stack",
+                panels: [
+                    stat("Since the last successful up", "Time since `pulumi up` last succeeded on the stack.", [{ expr: 'time() - max by (stack) (swarm_etl_delivery_last_success_timestamp_seconds{kind="up"})', legend: "{{stack}}" }], "s"),
+                    stat("Drift", "1 when the last drift check found the cluster different from the code on main.", [{ expr: '1 - max by (stack) (swarm_etl_delivery_last_ok{kind="drift"})', legend: "{{stack}}" }]),
+                    stat("Last step failed", "1 for a step whose last run failed (a preview, an up) or found drift.", [{ expr: "1 - max by (stack, kind) (swarm_etl_delivery_last_ok)", legend: "{{stack}} {{kind}}" }], undefined, 12),
+                    series("Runs by result", "Runs of each step in the last day, by result.", [{ expr: "max by (stack, kind, result) (increase(swarm_etl_delivery_runs_total[1d]))", legend: "{{stack}} {{kind}} {{result}}" }], "short"),
+                    series("Changes of the last preview and up", "Resources the step's last run would change (a preview) or changed (an up), by operation.", [{ expr: "max by (stack, kind, op) (swarm_etl_delivery_changes)", legend: "{{stack}} {{kind}} {{op}}" }], "short"),
                 ],
             },
         ],

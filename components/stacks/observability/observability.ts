@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, ImageCheck, Network, Service, Volume } from "../../../providers/swarm";
-import { AlertmanagerRender, DOCKER_RO_DIR, MetricsTarget, PORTS, Receiver, renderAlertmanagerConfig, renderPrometheusConfig, RULES_DIR, ScrapeTarget } from "./render";
+import { AlertmanagerRender, DOCKER_RO_DIR, MetricsTarget, PORTS, Receiver, renderAlertmanagerConfig, renderBlackboxConfig, renderPrometheusConfig, RULES_DIR, ScrapeTarget, TEXTFILE_DIR, TlsProbe } from "./render";
 import { renderThresholds, ThresholdInputs } from "./thresholds";
 
 /** The images, by their names in `swarm-etl:images`. */
@@ -26,6 +26,7 @@ export const OBSERVABILITY_IMAGES = {
     nodeExporter: "observability-node-exporter",
     swarmExporter: "observability-swarm-exporter",
     socketProxy: "observability-socket-proxy",
+    blackbox: "observability-blackbox",
 } as const;
 
 /** The static alerting rules, as Prometheus loads them. */
@@ -37,7 +38,8 @@ export interface ObservabilityArgs {
     /** The node that holds Prometheus' and Alertmanager's data (a manager: service discovery reads the managers' API), and its own connection. */
     readonly node: string;
     readonly nodeConnection: HostConnection;
-    readonly images: { readonly [K in keyof typeof OBSERVABILITY_IMAGES]: pulumi.Input<string> };
+    /** The images (the blackbox exporter's only with `tlsProbes`). */
+    readonly images: { readonly [K in Exclude<keyof typeof OBSERVABILITY_IMAGES, "blackbox">]: pulumi.Input<string> } & { readonly blackbox?: pulumi.Input<string> };
     /** How long Prometheus keeps samples. @default - 15d */
     readonly retention?: string;
     /** @default - 15s */
@@ -50,6 +52,8 @@ export interface ObservabilityArgs {
     readonly evaluationInterval?: string;
     /** The platform's other targets, each with the network Prometheus reaches it on. */
     readonly targets: readonly MetricsTarget[];
+    /** TLS endpoints whose certificates are watched (the edge's), each with the network the blackbox exporter reaches it on. @default - none */
+    readonly tlsProbes?: readonly (TlsProbe & { readonly networkId: pulumi.Input<string> })[];
     readonly alerting: AlertmanagerRender;
     readonly thresholds: ThresholdInputs;
     readonly endpointMode?: "vip" | "dnsrr";
@@ -60,8 +64,10 @@ export interface ObservabilityArgs {
 const DURATION_RE = /^[1-9]\d*(?:ms|s|m|h|d|w|y)$/;
 
 /** What is wrong with the arguments, each with its fix (the config schema reports them under their keys first). */
-export function observabilityArgsProblems(a: Pick<ObservabilityArgs, "retention" | "scrapeInterval" | "scrapeTimeout" | "evaluationInterval" | "snapshotInterval" | "alerting">): string[] {
+export function observabilityArgsProblems(a: Pick<ObservabilityArgs, "retention" | "scrapeInterval" | "scrapeTimeout" | "evaluationInterval" | "snapshotInterval" | "alerting"> & Partial<Pick<ObservabilityArgs, "tlsProbes" | "images">>): string[] {
     const out: string[] = [];
+    if (a.tlsProbes?.length && a.images && !a.images.blackbox) out.push(`tlsProbes ${a.tlsProbes.map((p) => p.job).join(", ")} need the blackbox exporter's image; fix: set images.blackbox (${OBSERVABILITY_IMAGES.blackbox}, built by images/build.sh)`);
+    for (const p of a.tlsProbes ?? []) if (!/^[^\s:]+:\d+$/.test(p.target)) out.push(`tlsProbes ${p.job}: target ${JSON.stringify(p.target)} is not host:port; fix: e.g. edge:8443`);
     for (const [k, v] of [["retention", a.retention], ["scrapeInterval", a.scrapeInterval], ["evaluationInterval", a.evaluationInterval], ["snapshotInterval", a.snapshotInterval], ["scrapeTimeout", a.scrapeTimeout]] as const)
         if (v !== undefined && !DURATION_RE.test(v)) out.push(`${k} ${JSON.stringify(v)} is not a Prometheus duration; fix: e.g. 15d, 12h or 30s`);
     const names = a.alerting.receivers.map((r) => r.name);
@@ -81,6 +87,8 @@ export class Observability extends pulumi.ComponentResource {
     public readonly nodeExporter: Service;
     public readonly swarmExporter: Service;
     public readonly socketProxy: Service;
+    /** The blackbox exporter, with `tlsProbes`. */
+    public readonly blackbox: Service | undefined;
     /** Service names, for the edge and the tests. */
     public readonly names: { readonly prometheus: string; readonly alertmanager: string; readonly nodeExporter: string; readonly swarmExporter: string };
     /** The jobs Prometheus scrapes (its own, then one per target). */
@@ -99,7 +107,7 @@ export class Observability extends pulumi.ComponentResource {
         this.names = { prometheus: n("prometheus"), alertmanager: n("alertmanager"), nodeExporter: n("node-exporter"), swarmExporter: n("swarm-exporter") };
 
         // Its node can pull every image before a service changes.
-        const check = new ImageCheck(n("images"), { ...nodeConn, images: Object.values(args.images) }, child);
+        const check = new ImageCheck(n("images"), { ...nodeConn, images: Object.values(args.images).filter((i) => i !== undefined) }, child);
         const after = pulumi.mergeOptions(child, { dependsOn: [check] });
 
         this.network = new Network(n("net"), { ...conn, name: n("net"), attachable: false, encrypted: args.encrypted ?? true, labels }, child);
@@ -133,6 +141,8 @@ export class Observability extends pulumi.ComponentResource {
                 ...conn,
                 name: this.names.nodeExporter,
                 image: args.images.nodeExporter,
+                // Metrics files a node holds (the delivery workflows', .github/scripts/delivery-metrics.sh), through the read-only /.
+                args: [`--collector.textfile.directory=/host/root${TEXTFILE_DIR}`],
                 mode: "global",
                 networks: [this.network.networkId],
                 endpointMode,
@@ -210,8 +220,31 @@ export class Observability extends pulumi.ComponentResource {
             { job: "alertmanager", services: [this.names.alertmanager], networkName: obsNet, port: PORTS.alertmanager },
         ];
         const targets = [...own, ...args.targets.map(({ networkId: _, ...t }) => t)];
-        this.jobs = ["prometheus", ...targets.map((t) => t.job)];
-        const promConf = new Config(n("prometheus"), { ...conn, name: n("prometheus"), data: renderPrometheusConfig({ alertmanager: `${this.names.alertmanager}:${PORTS.alertmanager}`, targets, scrapeInterval: args.scrapeInterval, scrapeTimeout: args.scrapeTimeout, evaluationInterval: args.evaluationInterval }), labels }, child);
+        const probes = (args.tlsProbes ?? []).map(({ networkId: _, ...p }) => p);
+        this.jobs = ["prometheus", ...targets.map((t) => t.job), ...probes.map((p) => p.job)];
+        // The certificates' expiry: the blackbox exporter connects to each TLS endpoint (Prometheus asks it, /probe).
+        const blackboxName = n("blackbox");
+        if (probes.length) {
+            const bbConf = new Config(blackboxName, { ...conn, name: blackboxName, data: renderBlackboxConfig(probes), labels }, child);
+            this.blackbox = new Service(
+                blackboxName,
+                {
+                    ...conn,
+                    name: blackboxName,
+                    image: args.images.blackbox!,
+                    args: ["--config.file=/etc/prometheus/blackbox.yml", `--web.listen-address=:${PORTS.blackbox}`],
+                    networks: [...new Set([this.network.networkId as pulumi.Input<string>, ...(args.tlsProbes ?? []).map((p) => p.networkId)])],
+                    endpointMode,
+                    configs: [{ configId: bbConf.configId, configName: bbConf.configName, target: "/etc/prometheus/blackbox.yml" }],
+                    healthcheck: health(PORTS.blackbox, "/-/healthy"),
+                    restartPolicy,
+                    resources: { limits: { cpus: 0.25, memory: "64M" } },
+                    labels: { ...labels, "swarm-etl.role": "blackbox-exporter", "swarm-etl.stateful": "false" },
+                },
+                after,
+            );
+        }
+        const promConf = new Config(n("prometheus"), { ...conn, name: n("prometheus"), data: renderPrometheusConfig({ alertmanager: `${this.names.alertmanager}:${PORTS.alertmanager}`, targets, scrapeInterval: args.scrapeInterval, scrapeTimeout: args.scrapeTimeout, evaluationInterval: args.evaluationInterval, tlsProbes: probes, blackbox: `${blackboxName}:${PORTS.blackbox}` }), labels }, child);
         const rules = new Config(n("rules"), { ...conn, name: n("rules"), data: fs.readFileSync(RULES_FILE, "utf8"), labels }, child);
         const thresholds = new Config(n("thresholds"), { ...conn, name: n("thresholds"), data: renderThresholds(args.thresholds), labels }, child);
         const networks = [...new Set([this.network.networkId as pulumi.Input<string>, ...args.targets.map((t) => t.networkId)])];
@@ -240,10 +273,10 @@ export class Observability extends pulumi.ComponentResource {
                 resources: { limits: { cpus: 1, memory: "1G" } },
                 labels: { ...labels, "swarm-etl.role": "prometheus", "swarm-etl.stateful": "true", "swarm-etl.ui": "true" },
             },
-            pulumi.mergeOptions(after, { dependsOn: [this.socketProxy, this.alertmanager] }),
+            pulumi.mergeOptions(after, { dependsOn: [this.socketProxy, this.alertmanager, ...(this.blackbox ? [this.blackbox] : [])] }),
         );
         this.registerOutputs({});
     }
 }
 
-export type { MetricsTarget, Receiver, ScrapeTarget };
+export type { MetricsTarget, Receiver, ScrapeTarget, TlsProbe };

@@ -8,7 +8,9 @@ import { stringify } from "yaml";
 export const DOCKER_RO_DIR = "/run/docker-ro";
 export const DOCKER_RO_SOCKET = `unix://${DOCKER_RO_DIR}/docker.sock`;
 export const RULES_DIR = "/etc/prometheus/rules";
-export const PORTS = { prometheus: 9090, alertmanager: 9093, nodeExporter: 9100, swarmExporter: 9324 } as const;
+/** A node's directory of metrics files (node-exporter's textfile collector): the delivery workflows write theirs there. */
+export const TEXTFILE_DIR = "/var/lib/swarm-etl/metrics";
+export const PORTS = { prometheus: 9090, alertmanager: 9093, nodeExporter: 9100, swarmExporter: 9324, blackbox: 9115 } as const;
 
 /** A service whose tasks Prometheus scrapes. */
 export interface ScrapeTarget {
@@ -27,6 +29,18 @@ export interface ScrapeTarget {
     readonly notAbout?: readonly { readonly metrics: string; readonly labels: readonly ("node" | "service" | "task")[] }[];
 }
 
+/**
+ * A TLS endpoint whose certificate is watched: the blackbox exporter connects to `target`
+ * (host:port inside the swarm, on `networkName`), shows `serverName` (SNI), and reports the
+ * certificate's expiry (probe_ssl_earliest_cert_expiry) under job `job`.
+ */
+export interface TlsProbe {
+    readonly job: string;
+    readonly target: string;
+    readonly serverName: string;
+    readonly networkName: string;
+}
+
 /** A target as a component offers it: with the network's ID, which Prometheus joins. */
 export interface MetricsTarget extends ScrapeTarget {
     readonly networkId: Input<string>;
@@ -42,6 +56,9 @@ export interface PrometheusRender {
     readonly evaluationInterval?: string;
     /** How long a scrape may take before its target counts as down. @default - 10s */
     readonly scrapeTimeout?: string;
+    /** TLS endpoints probed through the blackbox exporter at `blackbox` (service:port). @default - none */
+    readonly tlsProbes?: readonly TlsProbe[];
+    readonly blackbox?: string;
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -72,11 +89,42 @@ function swarmJob(t: ScrapeTarget, refresh: string): Record<string, unknown> {
     };
 }
 
+/** The blackbox exporter's module for a TLS probe. */
+export const tlsModule = (p: Pick<TlsProbe, "job">) => `tls_${p.job.replace(/[^A-Za-z0-9_]/g, "_")}`;
+
+/** A probe job: the blackbox exporter connects to the target with the probe's module. */
+function probeJob(p: TlsProbe, blackbox: string): Record<string, unknown> {
+    return {
+        job_name: p.job,
+        metrics_path: "/probe",
+        params: { module: [tlsModule(p)] },
+        static_configs: [{ targets: [p.target], labels: { server_name: p.serverName } }],
+        relabel_configs: [
+            { source_labels: ["__address__"], target_label: "__param_target" },
+            { source_labels: ["__param_target"], target_label: "instance" },
+            { target_label: "__address__", replacement: blackbox },
+        ],
+    };
+}
+
+/**
+ * The blackbox exporter's blackbox.yml: one TCP+TLS module per probe, with its SNI. The chain is
+ * not verified here (a generated certificate's CA is not in the exporter's store): the probe is for
+ * its expiry; people's browsers verify it.
+ */
+export function renderBlackboxConfig(probes: readonly TlsProbe[]): string {
+    return stringify({
+        modules: Object.fromEntries(probes.map((p) => [tlsModule(p), { prober: "tcp", timeout: "5s", tcp: { tls: true, tls_config: { server_name: p.serverName, insecure_skip_verify: true } } }])),
+    });
+}
+
 /** prometheus.yml. */
 export function renderPrometheusConfig(r: PrometheusRender): string {
     const interval = r.scrapeInterval ?? "15s";
+    const probes = r.tlsProbes ?? [];
+    if (probes.length && !r.blackbox) throw new Error("TLS probes need the blackbox exporter's address (blackbox)");
     const jobs = new Set<string>();
-    for (const t of r.targets) {
+    for (const t of [...r.targets, ...probes]) {
         if (jobs.has(t.job)) throw new Error(`scrape job ${t.job} is declared twice; each target needs its own job name`);
         jobs.add(t.job);
     }
@@ -84,7 +132,7 @@ export function renderPrometheusConfig(r: PrometheusRender): string {
         global: { scrape_interval: interval, scrape_timeout: r.scrapeTimeout ?? "10s", evaluation_interval: r.evaluationInterval ?? interval },
         alerting: { alertmanagers: [{ static_configs: [{ targets: [r.alertmanager] }] }] },
         rule_files: [`${RULES_DIR}/*.yml`],
-        scrape_configs: [{ job_name: "prometheus", static_configs: [{ targets: [`localhost:${PORTS.prometheus}`] }] }, ...r.targets.map((t) => swarmJob(t, interval))],
+        scrape_configs: [{ job_name: "prometheus", static_configs: [{ targets: [`localhost:${PORTS.prometheus}`] }] }, ...r.targets.map((t) => swarmJob(t, interval)), ...probes.map((p) => probeJob(p, r.blackbox!))],
     });
 }
 

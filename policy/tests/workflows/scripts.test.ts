@@ -133,3 +133,123 @@ describe("stack-secrets.sh", () => {
         expect(r.calls).toContain(`stdin: ${KEY}`);
     });
 });
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const delivery = require(path.join(REPO, ".github/scripts/delivery-metrics.js")) as {
+    render(o: { stack: string; kind: string; result: string; now: number; changeSummary?: Record<string, number>; previous: string }): string;
+};
+
+describe("delivery-metrics.js", () => {
+    test("a step's time, result and run count, and the changes of its --json output; what earlier steps recorded is kept", () => {
+        const lines = (text: string) => text.split("\n");
+        const sample = (name: string, labels: string, value: number) => `swarm_etl_delivery_${name}{${labels},stack="dev"} ${value}`;
+        const first = delivery.render({ stack: "dev", kind: "up", result: "success", now: 1000, changeSummary: { create: 2, update: 1, same: 30 }, previous: "" });
+        expect(lines(first)).toEqual(
+            expect.arrayContaining([
+                sample("last_success_timestamp_seconds", 'kind="up"', 1000),
+                sample("last_ok", 'kind="up"', 1),
+                sample("runs_total", 'kind="up",result="success"', 1),
+                sample("runs_total", 'kind="up",result="failure"', 0),
+                sample("changes", 'kind="up",op="create"', 2),
+                sample("changes", 'kind="up",op="delete"', 0),
+                "# TYPE swarm_etl_delivery_runs_total counter",
+            ]),
+        );
+        // A failure: the last success stays, the failure is counted, the changes of the last run that had them stay.
+        const second = delivery.render({ stack: "dev", kind: "up", result: "failure", now: 2000, previous: first });
+        expect(lines(second)).toEqual(
+            expect.arrayContaining([
+                sample("last_success_timestamp_seconds", 'kind="up"', 1000),
+                sample("last_run_timestamp_seconds", 'kind="up"', 2000),
+                sample("last_ok", 'kind="up"', 0),
+                sample("runs_total", 'kind="up",result="success"', 1),
+                sample("runs_total", 'kind="up",result="failure"', 1),
+                sample("changes", 'kind="up",op="create"', 2),
+            ]),
+        );
+        const third = delivery.render({ stack: "dev", kind: "drift", result: "drift", now: 3000, previous: second });
+        expect(lines(third)).toEqual(expect.arrayContaining([sample("last_ok", 'kind="drift"', 0), sample("last_ok", 'kind="up"', 0)]));
+        expect(third).not.toContain('swarm_etl_delivery_last_success_timestamp_seconds{kind="drift"');
+    });
+
+    test("a kind, a result or a stack it does not know is refused", () => {
+        expect(() => delivery.render({ stack: "dev", kind: "deploy", result: "success", now: 1, previous: "" })).toThrow(/kind "deploy" is not one of preview, up, drift/);
+        expect(() => delivery.render({ stack: "dev", kind: "up", result: "ok", now: 1, previous: "" })).toThrow(/result "ok"/);
+        expect(() => delivery.render({ stack: 'dev"} 1\nx{', kind: "up", result: "success", now: 1, previous: "" })).toThrow(/is not a stack name/);
+    });
+});
+
+describe("delivery-metrics.sh", () => {
+    const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZGVsaXZlcnk=\n-----END OPENSSH PRIVATE KEY-----";
+    let dbin: string;
+    let remote: string;
+    beforeAll(() => {
+        dbin = path.join(work, "delivery-bin");
+        remote = path.join(work, "remote");
+        fs.mkdirSync(dbin);
+        fs.mkdirSync(remote);
+        // Stand-in pulumi: the stack's outputs. Stand-in ssh: records argv; runs the remote command with / as $STUB_REMOTE.
+        fs.writeFileSync(
+            path.join(dbin, "pulumi"),
+            [
+                "#!/usr/bin/env bash",
+                'printf "argv: %s\\n" "$*" >> "$STUB_LOG"',
+                'case "$*" in',
+                '  *"output --stack dev sshConfig") printf "Host bastion\\n    UserKnownHostsFile %s/known_hosts\\nHost mgr1\\n    ProxyJump bastion\\n" "$STUB_HOME";;',
+                '  *"output --stack dev knownHosts") echo "mgr1 ssh-ed25519 AAAA";;',
+                '  *"output --stack dev --json nodes") echo \'[{"name":"wkr1","role":"worker"},{"name":"mgr1","role":"manager"}]\';;',
+                '  preview*) cat "$STUB_JSON"; printf "%s" "${STUB_STDERR:-}" >&2; exit "${STUB_RC:-0}";;',
+                "  *) exit 1;;",
+                "esac",
+                "",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        fs.writeFileSync(
+            path.join(dbin, "ssh"),
+            ["#!/usr/bin/env bash", 'printf "ssh: %s\\n" "$*" >> "$STUB_LOG"', '[[ -n ${STUB_SSH_RC:-} ]] && { echo "ssh: connect to host mgr1: Connection timed out" >&2; exit "$STUB_SSH_RC"; }', 'cmd="${*: -1}"', 'bash -c "${cmd//\\/var\\/lib/$STUB_REMOTE/var/lib}"', ""].join("\n"),
+            { mode: 0o755 },
+        );
+    });
+    const runD = (args: string[], env: Record<string, string>) =>
+        run("delivery-metrics.sh", args, { PATH: `${dbin}:${process.env.PATH}`, STUB_REMOTE: remote, STUB_HOME: work, ...env });
+
+    test("through the stack's outputs and its key (a file, never an argument), to the first manager's textfile directory; a second step keeps the first's", () => {
+        const a = runD(["dev", "preview", "success", previewJson({ changeSummary: { update: 3, same: 9 } })], { SWARM_ETL_SSH_PRIVATE_KEY: KEY });
+        expect(a.code).toBe(0);
+        expect(a.stdout).toContain("delivery metrics of dev: preview success, written to mgr1:/var/lib/swarm-etl/metrics/delivery_dev.prom");
+        const b = runD(["dev", "drift", "drift"], { SWARM_ETL_SSH_PRIVATE_KEY: KEY });
+        expect(b.code).toBe(0);
+        const file = fs.readFileSync(path.join(remote, "var/lib/swarm-etl/metrics/delivery_dev.prom"), "utf8");
+        expect(file).toContain('swarm_etl_delivery_changes{kind="preview",op="update",stack="dev"} 3');
+        expect(file).toContain('swarm_etl_delivery_last_ok{kind="drift",stack="dev"} 0');
+        expect(file).toContain('swarm_etl_delivery_last_ok{kind="preview",stack="dev"} 1');
+        const ssh = b.calls.split("\n").filter((l) => l.startsWith("ssh: "));
+        expect(ssh).toHaveLength(2);
+        for (const l of ssh) expect(l).toMatch(/^ssh: -F \S+ -i \S+ -o BatchMode=yes -o ConnectTimeout=15 mgr1 /);
+        expect(a.calls + b.calls).not.toContain("ZGVsaXZlcnk=");
+        expect(fs.readFileSync(path.join(work, "known_hosts"), "utf8")).toBe("mgr1 ssh-ed25519 AAAA\n");
+    });
+
+    test("the drift workflow's check records its outcome (SWARM_ETL_RECORD_DELIVERY=1): drift, with the changes the refreshed preview proposes", () => {
+        fs.rmSync(path.join(remote, "var"), { recursive: true, force: true });
+        const r = run("drift-check.sh", ["dev"], { PATH: `${dbin}:${process.env.PATH}`, STUB_REMOTE: remote, STUB_HOME: work, SWARM_ETL_SSH_PRIVATE_KEY: KEY, SWARM_ETL_RECORD_DELIVERY: "1", STUB_JSON: previewJson(DRIFTED), STUB_RC: "255", STUB_STDERR: "error: no changes were expected for preview but changes were proposed\n" });
+        expect(r.code).toBe(1);
+        expect(r.stdout).toContain("delivery metrics of dev: drift drift, written to mgr1");
+        const file = fs.readFileSync(path.join(remote, "var/lib/swarm-etl/metrics/delivery_dev.prom"), "utf8");
+        expect(file).toContain('swarm_etl_delivery_last_ok{kind="drift",stack="dev"} 0');
+        expect(file).toContain('swarm_etl_delivery_runs_total{kind="drift",result="drift",stack="dev"} 1');
+        expect(file).toContain('swarm_etl_delivery_changes{kind="drift",op="update",stack="dev"} 1');
+        expect(file).toContain('swarm_etl_delivery_changes{kind="drift",op="create",stack="dev"} 1');
+    });
+
+    test("monitoring never fails a delivery: no key, or a manager out of reach, is a warning and exit 0", () => {
+        const noKey = runD(["dev", "up", "success"], {});
+        expect(noKey.code).toBe(0);
+        expect(noKey.stdout).toContain("::warning title=Delivery metrics of dev::SWARM_ETL_SSH_PRIVATE_KEY is not set");
+        expect(noKey.calls).not.toContain("ssh: ");
+        const down = runD(["dev", "up", "success"], { SWARM_ETL_SSH_PRIVATE_KEY: KEY, STUB_SSH_RC: "255" });
+        expect(down.code).toBe(0);
+        expect(down.stdout).toContain("::warning title=Delivery metrics of dev::cannot reach mgr1 (ssh: connect to host mgr1: Connection timed out)");
+    });
+});

@@ -1,5 +1,6 @@
 // The dashboards as code (components/stacks/observability/dashboards.ts) against the lab's real
-// Prometheus, after the ETL ran and people signed in through the edge: every panel's query, as
+// Prometheus, after the ETL ran, people signed in through the edge and the delivery workflows'
+// script recorded the lab stack's steps: every panel's query, as
 // Grafana sends it ($__rate_interval: four scrape intervals), returns data. Grafana itself cannot
 // run here (AGPL): the key panels are drawn from that same data with Chart.js in Chromium into
 // docs/img/dashboard-*.png.
@@ -8,8 +9,11 @@ import * as path from "path";
 import { chromium } from "playwright-core";
 import { dashboardQueries, DASHBOARDS, platformDashboards } from "../../../components/stacks/observability/dashboards";
 import { REPO } from "../labConfig";
+import { spawnSync } from "child_process";
+import * as os from "os";
+import { until } from "../nodeShell";
 import { prom, query } from "./observability";
-import { figures } from "./suite";
+import { figures, stack } from "./suite";
 
 const CHROMIUM = process.env.SWARM_ETL_CHROMIUM ?? "/usr/bin/chromium";
 /** Grafana's $__rate_interval at the lab's 15 s scrape interval. */
@@ -59,8 +63,36 @@ async function drawPanel(page: import("playwright-core").Page, uid: string, titl
     return file;
 }
 
+const LAB_DIR = process.env.SWARM_ETL_LAB_DIR ?? "/var/lib/swarm-etl-lab";
+
+/** Records a delivery step of the lab's stack as the workflows do (.github/scripts/delivery-metrics.sh), through the lab's bastion to mgr1. */
+function recordDelivery(kind: string, result: string, json?: string): string {
+    const r = spawnSync("bash", [path.join(REPO, ".github/scripts/delivery-metrics.sh"), "lab", kind, result, ...(json ? [json] : [])], {
+        encoding: "utf8",
+        env: { ...process.env, SWARM_ETL_SSH_CONFIG: path.join(LAB_DIR, "ssh/config"), SWARM_ETL_SSH_HOST: "mgr1" },
+        timeout: 60_000,
+    });
+    if (r.status !== 0 || !r.stdout.includes("written to mgr1")) throw new Error(`delivery-metrics.sh ${kind} ${result} did not write the lab's metrics (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+    return r.stdout.trim();
+}
+
 export function dashboardChecks(): void {
     describe("dashboards as code", () => {
+        test("the delivery pipeline's metrics as the workflows record them: a preview (its changes from the engine's own preview), an up, a drift check, on mgr1's textfile directory, scraped", async () => {
+            const preview = await stack().preview();
+            const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "delivery-")), "preview.json");
+            fs.writeFileSync(json, JSON.stringify({ changeSummary: preview.changeSummary }));
+            recordDelivery("preview", "success", json);
+            recordDelivery("up", "success");
+            recordDelivery("drift", "success", json);
+            // node-exporter on mgr1 publishes the file; Prometheus has it at its next scrape.
+            let got: { metric: Record<string, string>; value: [number, string] }[] = [];
+            await until(async () => (got = await query('swarm_etl_delivery_last_ok{stack="lab"}')).length >= 3, 60_000, "the lab's delivery metrics in Prometheus");
+            expect([...new Set(got.map((r) => `${r.metric.kind} ${r.value[1]}`))].sort()).toEqual(["drift 1", "preview 1", "up 1"]);
+            expect(got.some((r) => r.metric.node === "mgr1")).toBe(true);
+        }, 180_000);
+
+
         test("every panel of every dashboard returns data from the lab's Prometheus; the key panels drawn from it", async () => {
             const dashboards = platformDashboards();
             const all = Object.entries(dashboards).flatMap(([uid, d]) => dashboardQueries(d).map((q) => ({ uid, ...q })));

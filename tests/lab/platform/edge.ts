@@ -11,6 +11,8 @@ import * as https from "https";
 import * as net from "net";
 import * as path from "path";
 import { chromium, Browser } from "playwright-core";
+import { search } from "jmespath";
+import { DEFAULT_GRAFANA_ROLES, roleAttributePath } from "../../../components/stacks/grafana/render";
 import { ADMIN_CLIENT_ID, KEYCLOAK_MANAGEMENT_PORT } from "../../../components/stacks/identity/keycloak";
 import { adminClient, forgetAdminClients } from "../../../providers/keycloak/admin";
 import { AUTH_HOST, hostUrl } from "../../../components/stacks/edge/render";
@@ -248,6 +250,23 @@ export function edgeChecks(): void {
             if (d.failures < 1 || d.failures + d.refused < 6 || d.lockouts < 1) throw new Error(`the failed logins and the lockout are not in the metrics (${JSON.stringify(d)}): ${await shown()}`);
             figures.edge.push(`brute force: 5 wrong passwords, then the right one refused; metrics: +${d.failures} invalid_user_credentials, +${d.refused} user_temporarily_disabled, +${d.lockouts} user_disabled_by_temporary_lockout`);
         }, 180_000);
+
+        test("Grafana's role (real clusters; Grafana cannot run here) from each role's real ID token: the mapping's JMESPath on the lab Keycloak's claims", async () => {
+            const { certificate, cliSecret } = await outputs();
+            const path = roleAttributePath(DEFAULT_GRAFANA_ROLES);
+            const got: string[] = [];
+            for (const user of USERS) {
+                const r = await passwordGrant(ENTRANCE, NAME, { ca: certificate, cliSecret, username: user.username, password: user.chosen });
+                expect(r.status).toBe(200);
+                const idToken = (JSON.parse(r.body) as { id_token: string }).id_token;
+                const claims = JSON.parse(Buffer.from(idToken.split(".")[1], "base64url").toString("utf8")) as { roles?: string[] };
+                got.push(`${user.role} → ${search(claims, path) as string}`);
+            }
+            const expected = USERS.map((u) => `${u.role} → ${DEFAULT_GRAFANA_ROLES.admin.includes(u.role) ? "Admin" : DEFAULT_GRAFANA_ROLES.editor.includes(u.role) ? "Editor" : DEFAULT_GRAFANA_ROLES.viewer.includes(u.role) ? "Viewer" : ""}`);
+            expect(got).toEqual(expected);
+            expect(new Set(got.map((g) => g.split(" → ")[1])).size).toBe(3);
+            figures.edge.push(`Grafana's roles from real ID tokens: ${got.join(", ")}`);
+        }, 120_000);
     });
 }
 

@@ -1,7 +1,10 @@
 // The observability checks against the platform the suite deployed (tests/lab/platform.test.ts):
 // Prometheus finds every part through Swarm's discovery and each target is up, the rules are
-// loaded, the swarm exporter sees the lab as it is, and a silence survives Alertmanager's restart.
+// loaded, the swarm exporter sees the lab as it is, the edge's certificate is watched, and a silence
+// survives Alertmanager's restart.
+import { X509Certificate } from "crypto";
 import { log } from "../harness";
+import { DOMAIN as EDGE_DOMAIN } from "../identity/stack";
 import { until } from "../nodeShell";
 import { ALERT_SINK, container, figures, KC_NODES, MEMBERS, NAME, OBS, OBS_NODE, platform, psql, repoExec, sh, SPARK_WORKERS, stack, STAR_CHECKSUM } from "./suite";
 
@@ -62,6 +65,7 @@ const EXPECTED: Record<string, number> = {
     "log-collector": 5,
     "log-store": 1,
     "trace-store": 1,
+    "edge-tls": 1,
 };
 
 export function observabilityChecks(): void {
@@ -111,6 +115,18 @@ export function observabilityChecks(): void {
                 throw new Error(`services short of tasks: ${short.join(", ")}`);
             });
             expect((await q('swarm_service_tasks_desired{service="pgt-obs-node-exporter", mode="global"}'))[0].value[1]).toBe("5");
+        });
+
+        test("the edge's certificate as Prometheus sees it (the blackbox exporter, through nginx on its network): its expiry is the exported certificate's; no certificate alert fires", async () => {
+            const certificate = String((await stack().outputs()).certificate?.value ?? "");
+            expect(certificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+            const notAfter = Math.floor(new X509Certificate(certificate).validToDate.getTime() / 1000);
+            const probe = await query('probe_ssl_earliest_cert_expiry{job="edge-tls"}');
+            expect(probe.map((r) => [r.metric.server_name, Number(r.value[1])])).toEqual([[`auth.${EDGE_DOMAIN}`, notAfter]]);
+            expect((await query('probe_success{job="edge-tls"}')).map((r) => r.value[1])).toEqual(["1"]);
+            const firing = (await prom<{ alerts: { labels: Record<string, string>; state: string }[] }>("/api/v1/alerts")).alerts.filter((a) => a.labels.alertname.startsWith("Certificate"));
+            expect(firing).toEqual([]);
+            figures.observability.push(`the edge's certificate: Prometheus sees it expire ${new Date(notAfter * 1000).toISOString()}, in ${((notAfter - Date.now() / 1000) / 86400).toFixed(0)} days, as exported`);
         });
 
         test("the backups' exporter: each type's newest backup as pgbackrest info has it; no backup alert fires", async () => {

@@ -428,6 +428,8 @@ export async function program() {
         nodeConnection: nodes[OBS_NODE],
         images: Object.fromEntries(Object.entries(OBSERVABILITY_IMAGES).map(([k, v]) => [k, imageNamed(v)])) as ObservabilityArgs["images"],
         targets: [...pg.metricsTargets, ...repository.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets, ...identity.kc.metricsTargets, ...identity.edge.metricsTargets, ...logs.metricsTargets, ...traces.metricsTargets],
+        // The edge's certificate, as the blackbox exporter sees it.
+        tlsProbes: [identity.edge.tlsProbe],
         alerting: { receivers: [{ name: "lab", webhook: { url: `http://${ALERT_SINK}:8080/` } }], defaultReceiver: "lab", groupWait: "5s" },
         thresholds: { slackSeconds: 7200 },
         // Rules evaluated every 5 s: an alert leaves soon after its condition held for its `for`;
