@@ -228,7 +228,8 @@ export function edgeChecks(): void {
             const scrape = async () => (await Promise.all(KC_NODES.map((n) => sh(`docker exec $(docker ps -q -f label=com.docker.swarm.service.name=${KC} | head -n1) curl -fsS http://127.0.0.1:${KEYCLOAK_MANAGEMENT_PORT}/metrics`, n)))).join("\n");
             const metrics = async () => {
                 const text = await scrape();
-                const sum = (re: RegExp) => text.split("\n").filter((l) => re.test(l)).reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+                // A sample's value follows its labels; an exemplar (` # {trace_id=…} 1.0 <time>`, with tracing on) is not part of it.
+                const sum = (re: RegExp) => text.split("\n").filter((l) => re.test(l)).reduce((n, l) => n + Number(l.split(" # ")[0].trim().split(" ").pop()), 0);
                 // Labels in Prometheus' order: error, event, realm.
                 const event = (name: string, error: string) => new RegExp(`^keycloak_user_events_total\\{(?=.*error="${error}")(?=.*event="${name}")(?=.*realm="platform")`);
                 return {
