@@ -14,7 +14,7 @@ module.exports = {
     },
     {
       displayName: "lab",
-      testEnvironment: "node",
+      testEnvironment: "<rootDir>/tests/lab/environment.ts",
       transform: tsJest,
       testMatch: ["<rootDir>/tests/lab/**/*.test.ts"],
       setupFilesAfterEnv: ["<rootDir>/tests/lab/setup.ts"],

@@ -274,7 +274,14 @@ export function postgresDrills(): void {
             const replica = MEMBERS.find((m) => m !== leader)!;
             const ids = `docker ps -q --no-trunc -f label=com.docker.swarm.service.name=${NAME}-${replica}`;
             const before = await sh(ids, replica);
-            await sh(`docker exec ${before} sh -c 'rm -rf /var/lib/postgresql/data/pgdata'; docker kill ${before}`, replica);
+            // PostgreSQL is stopped (SIGSTOP) before the wipe: a running standby keeps writing WAL and
+            // restartpoints, and a file made while rm walks the tree leaves a half-wiped directory,
+            // which Patroni rightly refuses to touch ("system ID is invalid; consider doing reinitialize").
+            const wiped = await sh(
+                `docker exec ${before} sh -c 'pkill -STOP -x postgres; rm -rf /var/lib/postgresql/data/pgdata; [ -e /var/lib/postgresql/data/pgdata ] && echo left || echo wiped'; docker kill ${before} >/dev/null`,
+                replica,
+            );
+            expect(wiped).toBe("wiped");
             const t0 = Date.now();
             // Swarm starts a new task there; Patroni finds no data and clones the primary.
             for (let i = 0; i < 60; i++) {
@@ -284,6 +291,11 @@ export function postgresDrills(): void {
             }
             await healthy(120_000).catch(async (e: Error) => {
                 const tail = await sh(`docker logs --tail 40 $(${ids}) 2>&1`, replica).catch((x: Error) => x.message);
+                // The drills after this one need both members: the runbook's repair (reinit from the
+                // primary) before the failure is reported, so one failure does not become four.
+                await sh(`docker exec $(${ids}) patronictl -c /run/patroni/patroni.yml reinit --force ${NAME} ${member(replica)}`, replica)
+                    .then(() => healthy(180_000))
+                    .catch(() => undefined);
                 throw new Error(`${e.message}\nthe rebuilt member's last log lines:\n${tail}`);
             });
             figures.postgres.push(`replica ${replica} rebuilt after its data was wiped: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
