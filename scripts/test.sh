@@ -21,6 +21,14 @@ finish() {
 }
 trap finish EXIT
 
+# The ETL job's tests (their own PostgreSQL and a local Spark, no lab: some 6 minutes) run from the
+# start, beside the type check, the unit tests (one jest worker on this machine's two cores), the
+# realm-as-code tests and the lab's own checks, which leave a core mostly idle; their output is
+# shown at the end.
+echo "== ETL pipeline: the transform unit tests and the whole job against a real PostgreSQL, pytest (in the background; its output at the end)"
+bash etl/test.sh "$results" >"$results/etl-run.txt" 2>&1 &
+etl_pid=$!
+
 echo "== type check"
 npx tsc --noEmit -p tsconfig.json
 echo "== unit tests"
@@ -50,12 +58,7 @@ echo "== lab tests"
 ansible_venv="$(bash bench/cluster/setup.sh | tail -n1)"
 export SWARM_ETL_ANSIBLE="$ansible_venv/bin/ansible"
 npx jest --selectProjects lab --runInBand --json --outputFile="$results/lab.json" || rc_lab=$?
-# The ETL job's tests (their own PostgreSQL and a local Spark, no lab) run beside the policy
-# pack's; the ETL output is shown after the policy pack's.
 echo "== policy pack: rule tests, workflow lint (actionlint), the gate through the real engine"
-echo "   (beside it: the ETL pipeline's transform unit tests and the whole job against a real PostgreSQL, pytest)"
-bash etl/test.sh "$results" >"$results/etl-run.txt" 2>&1 &
-etl_pid=$!
 bash policy/test.sh "$results" || rc_policy=$?
 wait "$etl_pid" || rc_etl=$?
 echo "== ETL pipeline (its output)"
