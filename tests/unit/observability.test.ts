@@ -135,7 +135,8 @@ describe("the Observability component (mocks)", () => {
         expect(proxy.mounts[0]).toEqual({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true });
         expect(proxy.constraints[0]).toBe("node.role==manager");
         expect(proxy.networks).toBeUndefined();
-        expect(proxy.labels["swarm-etl.docker-api"]).toBe("manager");
+        expect(proxy.labels["swarm-etl.docker-api"]).toBe("read-only-proxy");
+        expect(proxy.mode).toBeUndefined(); // without cAdvisor: on the observability node only
         for (const reader of ["obs-prometheus", "obs-swarm-exporter"]) expect(svc(reader).mounts).toContainEqual({ type: "volume", source: "obs-docker-ro", target: "/run/docker-ro", readOnly: true });
     });
 
@@ -226,6 +227,55 @@ describe("the certificates' expiry: TLS probes through the blackbox exporter", (
         expect(observabilityArgsProblems({ ...base, images, tlsProbes: [{ ...PROBE, target: "edge", networkId: "n" }] })).toEqual([
             "tlsProbes edge-tls need the blackbox exporter's image; fix: set images.blackbox (observability-blackbox, built by images/build.sh)",
             'tlsProbes edge-tls: target "edge" is not host:port; fix: e.g. edge:8443',
+        ]);
+    });
+});
+
+describe("container metrics: cAdvisor on every node (mocks)", () => {
+    let registered: Registered[];
+    beforeAll(async () => {
+        registered = installMocks();
+        const conn = { name: "mgr1", host: "198.18.20.11", port: 22, user: "root", hostKey: "k" } as never;
+        const obs = new Observability("obs", {
+            connection: conn,
+            privateKey: "key",
+            node: "mgr1",
+            nodeConnection: conn,
+            images: { prometheus: "p", alertmanager: "a", nodeExporter: "n", swarmExporter: "s", socketProxy: "x", cadvisor: "c" },
+            targets: [],
+            alerting: { receivers: [{ name: "default" }], defaultReceiver: "default" },
+            thresholds: { slackSeconds: 7200 },
+        });
+        expect(obs.names.cadvisor).toBe("obs-cadvisor");
+        await valueOf(pulumi.output(obs.prometheus.urn));
+    });
+    const svc = (name: string) => registered.find((r) => r.type === "pulumi-nodejs:dynamic/swarm:Service" && r.name === name)!.inputs as Record<string, any>;
+
+    test("cAdvisor: global, the node's /sys and / read only, its daemon only through the node's socket proxy (global then), no socket of its own", () => {
+        const c = svc("obs-cadvisor");
+        expect(c.mode).toBe("global");
+        expect(c.mounts).toEqual([
+            { type: "bind", source: "/sys", target: "/sys", readOnly: true },
+            { type: "bind", source: "/", target: "/rootfs", readOnly: true },
+            { type: "volume", source: "obs-docker-ro", target: "/run/docker-ro", readOnly: true },
+        ]);
+        expect(c.args).toEqual(["-listen=:8080", "-docker=unix:///run/docker-ro/docker.sock", "-docker_only", "-housekeeping_interval=10s", "-max_housekeeping_interval=15s", "-logtostderr"]);
+        expect(c.ports).toBeUndefined();
+        const proxy = svc("obs-socket-proxy");
+        expect(proxy.mode).toBe("global");
+        expect(proxy.constraints).toBeUndefined();
+        expect(proxy.labels["swarm-etl.docker-api"]).toBe("read-only-proxy");
+    });
+
+    test("its job: a container's series take service and task from the container's Swarm labels (which are dropped); its own series keep cAdvisor's", () => {
+        const promText = registered.find((r) => r.type === "pulumi-nodejs:dynamic/swarm:Config" && r.name === "obs-prometheus")!.inputs.data as string;
+        expect(check("promtool", ["check", "config"], "prometheus.yml", promText)).toContain("SUCCESS");
+        const job = parse(promText).scrape_configs.find((j: { job_name: string }) => j.job_name === "container");
+        expect(job.dockerswarm_sd_configs[0]).toMatchObject({ role: "tasks", port: 8080, filters: [{ name: "service", values: ["obs-cadvisor"] }] });
+        expect(job.metric_relabel_configs).toEqual([
+            { source_labels: ["__name__", "container_label_com_docker_swarm_service_name"], regex: "(?:container_.*);(.*)", target_label: "service", replacement: "$1" },
+            { source_labels: ["__name__", "container_label_com_docker_swarm_task_name"], regex: "(?:container_.*);(.*)", target_label: "task", replacement: "$1" },
+            { regex: "container_label_com_docker_swarm_service_name|container_label_com_docker_swarm_task_name", action: "labeldrop" },
         ]);
     });
 });

@@ -71,7 +71,7 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
     {
         uid: "swarm-etl-services",
         title: "swarm-etl / Services and tasks",
-        description: "Every Swarm service's running tasks against its desired count, failed tasks, and the scrape targets of each job.",
+        description: "Every Swarm service's running tasks against its desired count, failed tasks, the scrape targets of each job, and the containers' CPU, memory and network (cAdvisor).",
         rows: [
             {
                 title: "Services",
@@ -81,6 +81,14 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
                     series("Running ÷ desired tasks", "By service: 1 when every desired task runs.", [{ expr: "sum by (service) (swarm_service_tasks_running) / (sum by (service) (swarm_service_tasks_desired) > 0)", legend: "{{service}}" }], "percentunit", 24),
                     series("Failed tasks (1 h)", "Tasks that failed or were rejected in the last hour, by service: a restart loop shows here.", [{ expr: "sum by (service) (increase(swarm_service_task_failures_total[1h]))", legend: "{{service}}" }], "short"),
                     series("Targets up, by job", "Scrape targets that answered, by Prometheus job.", [{ expr: "sum by (job) (up)", legend: "{{job}}" }], "short"),
+                ],
+            },
+            {
+                title: "Containers (cAdvisor)",
+                panels: [
+                    series("CPU by service", "Cores each service's containers use, on all nodes (cAdvisor, from the nodes' cgroups).", [{ expr: 'sum by (service) (rate(container_cpu_usage_seconds_total{job="container", service!=""}[$__rate_interval]))', legend: "{{service}}" }], "short"),
+                    series("Memory by service", "Working set of each service's containers (what the kernel would not reclaim), on all nodes.", [{ expr: 'sum by (service) (container_memory_working_set_bytes{job="container", service!=""})', legend: "{{service}}" }], "bytes"),
+                    series("Network received by node", "Bytes per second the containers on each node received.", [{ expr: 'sum by (node) (rate(container_network_receive_bytes_total{job="container", service!=""}[$__rate_interval]))', legend: "{{node}}" }], "Bps"),
                 ],
             },
         ],

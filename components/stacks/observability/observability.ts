@@ -10,13 +10,17 @@
 //   routes and receivers from config.
 // - node-exporter on every node (global), and the swarm exporter (images/swarm-exporter): nodes'
 //   state and Raft reachability, services' desired and running tasks, failed tasks.
+// - cAdvisor on every node (global, images/cadvisor, when its image is given): each container's CPU,
+//   memory, network and block I/O from its node's cgroups, under its Swarm service, task and node.
+//   It asks its own node's daemon about each container through that node's socket proxy (the proxy
+//   is global: on the managers it also serves the swarm's objects).
 // Every other part of the platform is a ScrapeTarget its component names (service, network, port,
 // path); Prometheus joins those networks.
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, ImageCheck, Network, Service, Volume } from "../../../providers/swarm";
-import { AlertmanagerRender, DOCKER_RO_DIR, MetricsTarget, PORTS, Receiver, renderAlertmanagerConfig, renderBlackboxConfig, renderPrometheusConfig, RULES_DIR, ScrapeTarget, TEXTFILE_DIR, TlsProbe } from "./render";
+import { AlertmanagerRender, CADVISOR_LABELS, DOCKER_RO_DIR, MetricsTarget, PORTS, Receiver, renderAlertmanagerConfig, renderBlackboxConfig, renderPrometheusConfig, RULES_DIR, ScrapeTarget, TEXTFILE_DIR, TlsProbe } from "./render";
 import { renderThresholds, ThresholdInputs } from "./thresholds";
 
 /** The images, by their names in `swarm-etl:images`. */
@@ -27,7 +31,11 @@ export const OBSERVABILITY_IMAGES = {
     swarmExporter: "observability-swarm-exporter",
     socketProxy: "observability-socket-proxy",
     blackbox: "observability-blackbox",
+    cadvisor: "observability-cadvisor",
 } as const;
+
+/** The images one may leave out: the blackbox exporter (needed with `tlsProbes`) and cAdvisor (no container metrics without it). */
+type OptionalImage = "blackbox" | "cadvisor";
 
 /** The static alerting rules, as Prometheus loads them. */
 export const RULES_FILE = path.join(__dirname, "rules", "platform.rules.yml");
@@ -38,8 +46,8 @@ export interface ObservabilityArgs {
     /** The node that holds Prometheus' and Alertmanager's data (a manager: service discovery reads the managers' API), and its own connection. */
     readonly node: string;
     readonly nodeConnection: HostConnection;
-    /** The images (the blackbox exporter's only with `tlsProbes`). */
-    readonly images: { readonly [K in Exclude<keyof typeof OBSERVABILITY_IMAGES, "blackbox">]: pulumi.Input<string> } & { readonly blackbox?: pulumi.Input<string> };
+    /** The images (the blackbox exporter's only with `tlsProbes`; without cAdvisor's there are no per-container metrics). */
+    readonly images: { readonly [K in Exclude<keyof typeof OBSERVABILITY_IMAGES, OptionalImage>]: pulumi.Input<string> } & { readonly [K in OptionalImage]?: pulumi.Input<string> };
     /** How long Prometheus keeps samples. @default - 15d */
     readonly retention?: string;
     /** @default - 15s */
@@ -89,8 +97,10 @@ export class Observability extends pulumi.ComponentResource {
     public readonly socketProxy: Service;
     /** The blackbox exporter, with `tlsProbes`. */
     public readonly blackbox: Service | undefined;
+    /** cAdvisor on every node, with its image. */
+    public readonly cadvisor: Service | undefined;
     /** Service names, for the edge and the tests. */
-    public readonly names: { readonly prometheus: string; readonly alertmanager: string; readonly nodeExporter: string; readonly swarmExporter: string };
+    public readonly names: { readonly prometheus: string; readonly alertmanager: string; readonly nodeExporter: string; readonly swarmExporter: string; readonly cadvisor: string };
     /** The jobs Prometheus scrapes (its own, then one per target). */
     public readonly jobs: string[];
 
@@ -104,7 +114,7 @@ export class Observability extends pulumi.ComponentResource {
         const labels = { "swarm-etl.stack": name };
         const endpointMode = args.endpointMode ?? "vip";
         const n = (s: string) => `${name}-${s}`;
-        this.names = { prometheus: n("prometheus"), alertmanager: n("alertmanager"), nodeExporter: n("node-exporter"), swarmExporter: n("swarm-exporter") };
+        this.names = { prometheus: n("prometheus"), alertmanager: n("alertmanager"), nodeExporter: n("node-exporter"), swarmExporter: n("swarm-exporter"), cadvisor: n("cadvisor") };
 
         // Its node can pull every image before a service changes.
         const check = new ImageCheck(n("images"), { ...nodeConn, images: Object.values(args.images).filter((i) => i !== undefined) }, child);
@@ -118,22 +128,52 @@ export class Observability extends pulumi.ComponentResource {
         const health = (port: number, p: string) => ({ test: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://127.0.0.1:${port}${p}`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "20s" });
         const restartPolicy = { condition: "any" as const, delay: "2s" };
 
-        // The Docker API, read only, for Prometheus' discovery and the swarm exporter: no network, no port.
+        // The Docker API, read only: for Prometheus' discovery and the swarm exporter on the
+        // observability node (a manager) and, with cAdvisor, on every node for its containers' labels.
+        // No network, no port: its socket is in a volume of its node that only its readers mount.
+        const proxyEverywhere = args.images.cadvisor !== undefined;
         this.socketProxy = new Service(
             n("socket-proxy"),
             {
                 ...conn,
                 name: n("socket-proxy"),
                 image: args.images.socketProxy,
-                constraints: ["node.role==manager", dockerRo.constraint],
+                ...(proxyEverywhere ? { mode: "global" as const } : { constraints: ["node.role==manager", dockerRo.constraint] }),
                 mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }, { type: "volume", source: n("docker-ro"), target: DOCKER_RO_DIR }],
                 healthcheck: { test: ["CMD", "test", "-S", `${DOCKER_RO_DIR}/docker.sock`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" },
                 restartPolicy,
                 resources: { limits: { cpus: 0.25, memory: "64M" } },
-                labels: { ...labels, "swarm-etl.role": "docker-api-proxy", "swarm-etl.docker-api": "manager", "swarm-etl.stateful": "false" },
+                labels: { ...labels, "swarm-etl.role": "docker-api-proxy", "swarm-etl.docker-api": "read-only-proxy", "swarm-etl.stateful": "false" },
             },
             after,
         );
+
+        if (args.images.cadvisor !== undefined) {
+            this.cadvisor = new Service(
+                this.names.cadvisor,
+                {
+                    ...conn,
+                    name: this.names.cadvisor,
+                    image: args.images.cadvisor,
+                    args: [`-listen=:${PORTS.cadvisor}`, `-docker=unix://${DOCKER_RO_DIR}/docker.sock`, "-docker_only", "-housekeeping_interval=10s", "-max_housekeeping_interval=15s", "-logtostderr"],
+                    mode: "global",
+                    networks: [this.network.networkId],
+                    endpointMode,
+                    mounts: [
+                        // The node's cgroups (each container's usage), and its / at /rootfs: cAdvisor
+                        // then reads a container's network counters in the node's /proc.
+                        { type: "bind", source: "/sys", target: "/sys", readOnly: true },
+                        { type: "bind", source: "/", target: "/rootfs", readOnly: true },
+                        roMount,
+                    ],
+                    healthcheck: health(PORTS.cadvisor, "/healthz"),
+                    restartPolicy,
+                    resources: { limits: { cpus: 0.25, memory: "128M" } },
+                    labels: { ...labels, "swarm-etl.role": "cadvisor", "swarm-etl.stateful": "false" },
+                },
+                pulumi.mergeOptions(after, { dependsOn: [this.socketProxy] }),
+            );
+        }
 
         this.nodeExporter = new Service(
             this.names.nodeExporter,
@@ -218,6 +258,11 @@ export class Observability extends pulumi.ComponentResource {
                 ],
             },
             { job: "alertmanager", services: [this.names.alertmanager], networkName: obsNet, port: PORTS.alertmanager },
+            // Its container_* series are about other containers: their service and task are the
+            // containers' own (from their Swarm labels); node stays (cAdvisor runs on theirs).
+            ...(this.cadvisor
+                ? [{ job: "container", services: [this.names.cadvisor], networkName: obsNet, port: PORTS.cadvisor, labelsFrom: [{ metrics: "container_.*", labels: { service: CADVISOR_LABELS.service, task: CADVISOR_LABELS.task } }] }]
+                : []),
         ];
         const targets = [...own, ...args.targets.map(({ networkId: _, ...t }) => t)];
         const probes = (args.tlsProbes ?? []).map(({ networkId: _, ...p }) => p);

@@ -10,7 +10,10 @@ export const DOCKER_RO_SOCKET = `unix://${DOCKER_RO_DIR}/docker.sock`;
 export const RULES_DIR = "/etc/prometheus/rules";
 /** A node's directory of metrics files (node-exporter's textfile collector): the delivery workflows write theirs there. */
 export const TEXTFILE_DIR = "/var/lib/swarm-etl/metrics";
-export const PORTS = { prometheus: 9090, alertmanager: 9093, nodeExporter: 9100, swarmExporter: 9324, blackbox: 9115 } as const;
+export const PORTS = { prometheus: 9090, alertmanager: 9093, nodeExporter: 9100, swarmExporter: 9324, blackbox: 9115, cadvisor: 8080 } as const;
+
+/** cAdvisor's labels for a container's Swarm service and task (its -labels, as Prometheus names them). */
+export const CADVISOR_LABELS = { service: "container_label_com_docker_swarm_service_name", task: "container_label_com_docker_swarm_task_name" } as const;
 
 /** A service whose tasks Prometheus scrapes. */
 export interface ScrapeTarget {
@@ -27,6 +30,8 @@ export interface ScrapeTarget {
     readonly honorLabels?: boolean;
     /** Target labels (node, service, task) that do not describe these metrics: cleared on the matching metric names. */
     readonly notAbout?: readonly { readonly metrics: string; readonly labels: readonly ("node" | "service" | "task")[] }[];
+    /** Target labels (service, task) that the matching metrics carry under other names: taken from those (empty when absent), which are then dropped. */
+    readonly labelsFrom?: readonly { readonly metrics: string; readonly labels: Readonly<Partial<Record<"service" | "task", string>>> }[];
 }
 
 /**
@@ -83,8 +88,18 @@ function swarmJob(t: ScrapeTarget, refresh: string): Record<string, unknown> {
             { source_labels: ["__meta_dockerswarm_service_name"], target_label: "service" },
             { source_labels: ["__meta_dockerswarm_task_id"], target_label: "task" },
         ],
-        ...(t.notAbout?.length
-            ? { metric_relabel_configs: t.notAbout.flatMap((n) => n.labels.map((l) => ({ source_labels: ["__name__"], regex: n.metrics, target_label: l, replacement: "" }))) }
+        ...(t.notAbout?.length || t.labelsFrom?.length
+            ? {
+                  metric_relabel_configs: [
+                      ...(t.notAbout ?? []).flatMap((n) => n.labels.map((l) => ({ source_labels: ["__name__"], regex: n.metrics, target_label: l, replacement: "" }))),
+                      ...(t.labelsFrom ?? []).flatMap((f) =>
+                          Object.entries(f.labels).map(([l, from]) => ({ source_labels: ["__name__", from], regex: `(?:${f.metrics});(.*)`, target_label: l, replacement: "$1" })),
+                      ),
+                      ...((t.labelsFrom ?? []).length
+                          ? [{ regex: [...new Set((t.labelsFrom ?? []).flatMap((f) => Object.values(f.labels)))].map(escapeRe).join("|"), action: "labeldrop" }]
+                          : []),
+                  ],
+              }
             : {}),
     };
 }

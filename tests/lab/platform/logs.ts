@@ -81,7 +81,7 @@ export function logsChecks(): void {
             const by = (prefix: string) => rows.filter((r) => r.name.startsWith(prefix)).reduce((a, r) => a + r.mib, 0);
             const total = rows.reduce((a, r) => a + r.mib, 0);
             expect(rows.every((r) => Number.isFinite(r.mib))).toBe(true);
-            for (const svc of ["prometheus", "alertmanager", "node-exporter", "swarm-exporter", "socket-proxy"]) expect(rows.some((r) => r.name.startsWith(`${OBS}-${svc}.`))).toBe(true);
+            for (const svc of ["prometheus", "alertmanager", "node-exporter", "swarm-exporter", "socket-proxy", "cadvisor"]) expect(rows.some((r) => r.name.startsWith(`${OBS}-${svc}.`))).toBe(true);
             for (const svc of ["collector", "store"]) expect(rows.some((r) => r.name.startsWith(`${LOGS}-${svc}.`))).toBe(true);
             expect(rows.some((r) => r.name.startsWith(`${TRACES}-jaeger.`))).toBe(true);
             const ingest = await query("sum(rate(prometheus_tsdb_head_samples_appended_total[2m]))");
@@ -93,7 +93,7 @@ export function logsChecks(): void {
             const f = (n: number, d = 1) => n.toFixed(d);
             figures.observability.push(
                 `memory of the metrics, logs and traces services on the lab (cgroup, ${rows.length} containers on ${new Set(rows.map((r) => r.node)).size} nodes): ${f(total)} MiB — ` +
-                    ["prometheus", "alertmanager", "node-exporter", "swarm-exporter", "socket-proxy"].map((s) => `${s} ${f(by(`${OBS}-${s}.`))}`).join(", ") +
+                    ["prometheus", "alertmanager", "node-exporter", "swarm-exporter", "socket-proxy", "cadvisor"].map((s) => `${s} ${f(by(`${OBS}-${s}.`))}`).join(", ") +
                     `, log collectors ${f(by(`${LOGS}-collector.`))}, log store ${f(by(`${LOGS}-store.`))}, trace store ${f(by(`${TRACES}-jaeger.`))}`,
                 `Prometheus ingests ${f(Number(ingest[0].value[1]), 0)} samples/s into ${series[0].value[1]} head series`,
                 `the log collector per node: ${f(Math.max(...cpu.map((r) => Number(r.value[1]) * 100)), 2)} % of a core at most (mean ${f((cpu.reduce((a, r) => a + Number(r.value[1]), 0) / cpu.length) * 100, 2)} %), RSS ${f(Math.min(...rss.map((r) => Number(r.value[1]) / 1048576)))}–${f(Math.max(...rss.map((r) => Number(r.value[1]) / 1048576)))} MiB, at ${f(Number(lines[0].value[1]), 1)} lines/s for the lab`,

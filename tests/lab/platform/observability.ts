@@ -52,6 +52,7 @@ interface Target { labels: Record<string, string>; health: string; lastError: st
 const EXPECTED: Record<string, number> = {
     prometheus: 1,
     node: 5,
+    container: 5,
     swarm: 1,
     alertmanager: 1,
     patroni: MEMBERS.length,
@@ -117,6 +118,43 @@ export function observabilityChecks(): void {
             expect((await q('swarm_service_tasks_desired{service="pgt-obs-node-exporter", mode="global"}'))[0].value[1]).toBe("5");
         });
 
+        test("container metrics (cAdvisor on every node): each container's memory and CPU under its own Swarm service, task and node", async () => {
+            const NODES = ["mgr1", "mgr2", "mgr3", "wkr1", "wkr2"];
+            const GLOBAL = [`${OBS}-node-exporter`, `${OBS}-cadvisor`, `${OBS}-socket-proxy`, `${NAME}-logs-collector`];
+            const seen = async () => {
+                const rows = await query(`container_memory_working_set_bytes{job="container", service=~"${GLOBAL.join("|")}"}`);
+                return NODES.flatMap((n) => GLOBAL.filter((g) => !rows.some((r) => r.metric.node === n && r.metric.service === g)).map((g) => `${g} on ${n}`));
+            };
+            let missing: string[] = [];
+            await until(async () => (missing = await seen()).length === 0, 120_000, "every node's global services in cAdvisor's series").catch(() => {
+                throw new Error(`no container series for: ${missing.join(", ")}`);
+            });
+            // A member's container: on its worker only, under the task running there now (its Swarm labels).
+            for (const m of MEMBERS) {
+                const task = await sh(`docker ps -f label=com.docker.swarm.service.name=${NAME}-${m} --format '{{.Label "com.docker.swarm.task.name"}}'`, m);
+                let rows: Awaited<ReturnType<typeof query>> = [];
+                await until(async () => (rows = await query(`container_memory_working_set_bytes{job="container", service="${NAME}-${m}"}`)).some((r) => r.metric.task === task), 60_000, `${NAME}-${m}'s task ${task}`);
+                expect(rows.map((r) => r.metric.node)).toEqual(rows.map(() => m));
+                expect(Number(rows.find((r) => r.metric.task === task)!.value[1])).toBeGreaterThan(16 * 1048576);
+            }
+            // No container is reported by two nodes' cAdvisors (the lab's nodes share one kernel's cgroups).
+            expect(await query('count by (id) (container_memory_working_set_bytes{job="container", id!="/"}) > 1')).toEqual([]);
+            // Its CPU counts up; the raw Swarm labels are replaced by service and task.
+            let cpu: Awaited<ReturnType<typeof query>> = [];
+            await until(async () => (cpu = await query(`rate(container_cpu_usage_seconds_total{job="container", service="${OBS}-prometheus"}[1m])`)).length > 0, 60_000, "a rate of Prometheus' container's CPU");
+            expect(cpu.map((r) => r.metric.cpu)).toEqual(["total"]); // per-core series are left out
+            expect(Number(cpu[0].value[1])).toBeGreaterThan(0);
+            expect(Object.keys(cpu[0].metric).filter((k) => k.startsWith("container_label_com_docker_swarm_service") || k.startsWith("container_label_com_docker_swarm_task"))).toEqual([]);
+            const series = await query('count(container_memory_working_set_bytes{job="container"})');
+            const own = await query('rate(process_cpu_seconds_total{job="container"}[2m])');
+            expect(own.map((r) => r.metric.node).sort()).toEqual(NODES);
+            const rss = await query('process_resident_memory_bytes{job="container"}');
+            figures.observability.push(
+                `cAdvisor: ${series[0]?.value[1]} containers on 5 nodes; its own cost per node: ${(Math.max(...own.map((r) => Number(r.value[1]))) * 100).toFixed(2)} % of a core at most, ` +
+                    `RSS ${(Math.max(...rss.map((r) => Number(r.value[1]))) / 1048576).toFixed(1)} MiB at most`,
+            );
+        });
+
         test("the edge's certificate as Prometheus sees it (the blackbox exporter, through nginx on its network): its expiry is the exported certificate's; no certificate alert fires", async () => {
             const certificate = String((await stack().outputs()).certificate?.value ?? "");
             expect(certificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
@@ -145,16 +183,18 @@ export function observabilityChecks(): void {
             expect(firing).toEqual([]);
         });
 
-        test("the Docker API through the socket proxy is read only: the swarm's objects, nothing else", async () => {
+        test("the Docker API through the socket proxy is read only: the swarm's objects and a container's inspect, nothing else", async () => {
             const code = async (method: string, path: string) =>
                 sh(`docker exec ${container(`${OBS}-swarm-exporter`)} curl -s -o /dev/null -w '%{http_code}' -X ${method} --unix-socket /run/docker-ro/docker.sock 'http://docker${path}'`, OBS_NODE);
             const seen: Record<string, string> = {};
-            for (const [m, p] of [["GET", "/_ping"], ["GET", "/v1.41/nodes"], ["GET", "/v1.41/services"], ["GET", "/v1.41/tasks"], ["GET", "/v1.41/containers/json"], ["GET", "/v1.41/secrets"], ["GET", "/v1.41/configs"], ["POST", "/v1.41/services/create"], ["DELETE", "/v1.41/nodes/x"], ["POST", "/v1.41/containers/x/exec"], ["GET", "/v1.41/services/x/logs"]])
-                seen[`${m} ${p}`] = await code(m, p);
+            // A container's inspect (cAdvisor reads its labels), by its full ID only.
+            const id = await sh(`docker ps -q --no-trunc -f label=com.docker.swarm.service.name=${OBS}-prometheus`, OBS_NODE);
+            for (const [m, p] of [["GET", "/_ping"], ["GET", "/v1.41/nodes"], ["GET", "/v1.41/services"], ["GET", "/v1.41/tasks"], ["GET", `/v1.41/containers/${id}/json`], ["GET", "/v1.41/containers/json"], ["GET", `/v1.41/containers/${id}/logs`], ["GET", `/v1.41/containers/${id}/archive?path=/etc`], ["GET", "/v1.41/secrets"], ["GET", "/v1.41/configs"], ["POST", "/v1.41/services/create"], ["DELETE", "/v1.41/nodes/x"], ["POST", `/v1.41/containers/${id}/exec`], ["GET", "/v1.41/services/x/logs"]])
+                seen[`${m} ${p.replace(id, "<id>")}`] = await code(m, p);
             expect(seen).toEqual({
-                "GET /_ping": "200", "GET /v1.41/nodes": "200", "GET /v1.41/services": "200", "GET /v1.41/tasks": "200",
-                "GET /v1.41/containers/json": "403", "GET /v1.41/secrets": "403", "GET /v1.41/configs": "403", "POST /v1.41/services/create": "403",
-                "DELETE /v1.41/nodes/x": "403", "POST /v1.41/containers/x/exec": "403", "GET /v1.41/services/x/logs": "403",
+                "GET /_ping": "200", "GET /v1.41/nodes": "200", "GET /v1.41/services": "200", "GET /v1.41/tasks": "200", "GET /v1.41/containers/<id>/json": "200",
+                "GET /v1.41/containers/json": "403", "GET /v1.41/containers/<id>/logs": "403", "GET /v1.41/containers/<id>/archive?path=/etc": "403", "GET /v1.41/secrets": "403", "GET /v1.41/configs": "403", "POST /v1.41/services/create": "403",
+                "DELETE /v1.41/nodes/x": "403", "POST /v1.41/containers/<id>/exec": "403", "GET /v1.41/services/x/logs": "403",
             });
         });
 

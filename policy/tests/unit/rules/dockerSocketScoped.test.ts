@@ -23,7 +23,8 @@ describe("docker-socket-scoped", () => {
             const r = await checkResource(rule, TYPES.service, service({ mounts: [{ ...SOCKET, source }] }));
             expect(r.violations.map((v) => v.message)).toEqual([
                 `service "etl-api" mounts the Docker socket (${source}): whoever controls it is root on that node, and it is not declared for that. ` +
-                    "Fix: do not mount the socket (talk to what you need over the swarm's networks); if the service must drive Swarm (a scheduler), label it swarm-etl.docker-api=manager and pin it to managers.",
+                    "Fix: do not mount the socket (talk to what you need over the swarm's networks); if the service must drive Swarm (a scheduler), label it swarm-etl.docker-api=manager and pin it to managers; " +
+                    "if it is a read-only API proxy, label it swarm-etl.docker-api=read-only-proxy and hand its socket on through a volume.",
             ]);
         }
     });
@@ -32,6 +33,16 @@ describe("docker-socket-scoped", () => {
         const r = await checkResource(rule, TYPES.service, scheduler({ constraints: ["node.labels.etl.zone==a"], ports: [{ target: 8080, published: 8080 }], networks: ["net1"] }));
         expect(r.violations.map((v) => v.message)).toEqual([
             'service "swarm-etl-scheduler" mounts the Docker socket (/var/run/docker.sock): whoever controls it is root on that node: it is not pinned to managers (constraints: ["node.labels.etl.zone==a"]); add constraints: ["node.role==manager"]; it publishes ports; remove them; it is attached to networks; remove them (it needs only its daemon).',
+        ]);
+    });
+
+    test("a read-only proxy: on any node (global) when it hands its socket on through a volume, with no port and no network", async () => {
+        const proxy = (over: Record<string, unknown> = {}) =>
+            service({ name: "obs-socket-proxy", mode: "global", replicas: undefined, networks: undefined, constraints: undefined, mounts: [SOCKET, { type: "volume", source: "obs-docker-ro", target: "/run/docker-ro" }], labels: { "swarm-etl.docker-api": "read-only-proxy" }, ...over });
+        expect(await checkResource(rule, TYPES.service, proxy())).toEqual({ violations: [] });
+        const r = await checkResource(rule, TYPES.service, proxy({ mounts: [SOCKET], ports: [{ target: 2375, published: 2375 }], networks: ["net1"] }));
+        expect(r.violations.map((v) => v.message)).toEqual([
+            'service "obs-socket-proxy" mounts the Docker socket (/var/run/docker.sock): whoever controls it is root on that node: as a read-only proxy it hands its socket on through no volume; mount one for its filtered socket; it publishes ports; remove them; it is attached to networks; remove them (it needs only its daemon).',
         ]);
     });
 
