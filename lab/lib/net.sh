@@ -88,7 +88,13 @@ net_down() {
     [[ -z $pids ]] || kill -9 $pids 2>/dev/null || true
     ip netns del "$ns"
   done
-  if ip link show "$OPERATOR_LINK" >/dev/null 2>&1; then ip link del "$OPERATOR_LINK"; fi
+  # The operator link is a veth whose peer was in a namespace just deleted: the kernel tears that
+  # namespace down in the background and the link goes with it, so it may vanish between the
+  # check and the delete ("No such device"). Gone either way is what down wants.
+  if ip link show "$OPERATOR_LINK" >/dev/null 2>&1; then
+    ip link del "$OPERATOR_LINK" 2>/dev/null || ! ip link show "$OPERATOR_LINK" >/dev/null 2>&1 ||
+      die "cannot delete the link $OPERATOR_LINK"
+  fi
   if unreachable_route_ok; then
     ip route del unreachable "$PRIV_CIDR"
   fi
