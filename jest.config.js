@@ -14,14 +14,14 @@ module.exports = {
     },
     {
       displayName: "lab",
-      testEnvironment: "<rootDir>/tests/lab/environment.ts",
+      testEnvironment: "<rootDir>/tests/environment.ts",
       transform: tsJest,
       testMatch: ["<rootDir>/tests/lab/**/*.test.ts"],
       setupFilesAfterEnv: ["<rootDir>/tests/lab/setup.ts"],
     },
     {
       displayName: "keycloak",
-      testEnvironment: "node",
+      testEnvironment: "<rootDir>/tests/environment.ts",
       transform: tsJest,
       testMatch: ["<rootDir>/tests/keycloak/**/*.test.ts"],
       globalSetup: "<rootDir>/tests/keycloak/globalSetup.ts",

@@ -1,5 +1,5 @@
-// The lab's test environment (tests/lab/environment.ts): an inline program's RPC rejected after its
-// engine ended does not fail the test that runs at that moment; tests/unit/labEnvironment.test.ts
+// The test environment of the engine-driving projects (tests/environment.ts): an inline program's RPC rejected after its
+// engine ended does not fail the test that runs at that moment; tests/unit/engineEnvironment.test.ts
 // checks what counts as such a rejection.
 function engineGoneError(): Error {
     const e = Object.assign(new Error("14 UNAVAILABLE: Connection dropped"), { code: 14, details: "Connection dropped" });

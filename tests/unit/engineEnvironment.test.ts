@@ -1,9 +1,9 @@
-import { engineGone } from "../lab/environment";
+import { engineGone } from "../environment";
 
 const grpc = (code: number, details: string, frame: string) =>
     Object.assign(new Error(`${code} ${details}`), { code, details, stack: `Error: ${details}\n    at ${frame}` });
 
-describe("the lab environment's filter: which unhandled rejections are an ended engine's", () => {
+describe("the engine tests' environment filter: which unhandled rejections are an ended engine's", () => {
     test("gRPC UNAVAILABLE from @pulumi's runtime: Connection dropped, No connection established", () => {
         expect(engineGone(grpc(14, "Connection dropped", "/r/node_modules/@pulumi/runtime/resource.ts:1345:37"))).toBe(true);
         expect(engineGone(grpc(14, "No connection established", "/r/node_modules/@pulumi/pulumi/runtime/resource.js:9:1"))).toBe(true);

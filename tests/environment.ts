@@ -1,5 +1,6 @@
 /**
- * The lab project's test environment: Node's, with one difference. A Pulumi inline program keeps
+ * The test environment of the projects that drive the real engine through inline programs (lab,
+ * keycloak): Node's, with one difference. A Pulumi inline program keeps
  * running after its engine has gone — an `up` that failed as a test expects (an image no node can
  * pull, a data-quality check) ends the engine while components still register their outputs — and
  * those calls reject with gRPC UNAVAILABLE ("Connection dropped") as unhandled rejections
@@ -23,7 +24,7 @@ export function engineGone(reason: unknown): boolean {
     );
 }
 
-export default class LabEnvironment extends TestEnvironment {
+export default class EngineEnvironment extends TestEnvironment {
     private filter?: Listener;
     private parent?: NodeJS.Process;
 
@@ -39,7 +40,7 @@ export default class LabEnvironment extends TestEnvironment {
             parent.removeAllListeners("unhandledRejection");
             this.filter = (reason, promise) => {
                 if (engineGone(reason)) {
-                    process.stderr.write(`[lab] ignored a Pulumi program's call after its engine ended: ${(reason as Error).message}\n`);
+                    process.stderr.write(`[engine] ignored a Pulumi program's call after its engine ended: ${(reason as Error).message}\n`);
                     return;
                 }
                 for (const l of jests) l(reason, promise);
