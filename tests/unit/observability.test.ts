@@ -107,16 +107,19 @@ describe("Alertmanager's configuration", () => {
     });
 });
 
+/** The least an Observability needs: one manager, no targets, one receiver. */
+const CONN = { name: "mgr1", host: "198.18.20.11", port: 22, user: "root", hostKey: "k" } as never;
+const MINIMAL = { connection: CONN, privateKey: "key", node: "mgr1", nodeConnection: CONN, targets: [], alerting: { receivers: [{ name: "d" }], defaultReceiver: "d" }, thresholds: { slackSeconds: 7200 } };
+
 describe("the Observability component (mocks)", () => {
     let registered: Registered[];
     beforeAll(async () => {
         registered = installMocks();
-        const conn = { name: "mgr1", host: "198.18.20.11", port: 22, user: "root", hostKey: "k" } as never;
         const obs = new Observability("obs", {
-            connection: conn,
+            connection: CONN,
             privateKey: "key",
             node: "mgr1",
-            nodeConnection: conn,
+            nodeConnection: CONN,
             images: { prometheus: "r/p@sha256:1", alertmanager: "r/a@sha256:2", nodeExporter: "r/n@sha256:3", swarmExporter: "r/s@sha256:4", socketProxy: "r/x@sha256:5" },
             retention: "7d",
             targets: TARGETS.map((t) => ({ ...t, networkId: `id-${t.networkName}` })),
@@ -210,9 +213,8 @@ describe("the certificates' expiry: TLS probes through the blackbox exporter", (
 
     test("the component: the exporter on its network and the probed endpoint's, only when there are probes; their problems named", async () => {
         const registered = installMocks();
-        const conn = { name: "mgr1", host: "198.18.20.11", port: 22, user: "root", hostKey: "k" } as never;
         const images = { prometheus: "p", alertmanager: "a", nodeExporter: "n", swarmExporter: "s", socketProxy: "x" };
-        const base = { connection: conn, privateKey: "key", node: "mgr1", nodeConnection: conn, targets: [], alerting: { receivers: [{ name: "d" }], defaultReceiver: "d" }, thresholds: { slackSeconds: 7200 } };
+        const base = MINIMAL;
         const obs = new Observability("obs", { ...base, images: { ...images, blackbox: "b" }, tlsProbes: [{ ...PROBE, networkId: "id-edge-net" }] });
         await valueOf(pulumi.output(obs.prometheus.urn));
         const bb = registered.find((r) => r.type === "pulumi-nodejs:dynamic/swarm:Service" && r.name === "obs-blackbox")!.inputs as Record<string, any>;
@@ -235,17 +237,7 @@ describe("container metrics: cAdvisor on every node (mocks)", () => {
     let registered: Registered[];
     beforeAll(async () => {
         registered = installMocks();
-        const conn = { name: "mgr1", host: "198.18.20.11", port: 22, user: "root", hostKey: "k" } as never;
-        const obs = new Observability("obs", {
-            connection: conn,
-            privateKey: "key",
-            node: "mgr1",
-            nodeConnection: conn,
-            images: { prometheus: "p", alertmanager: "a", nodeExporter: "n", swarmExporter: "s", socketProxy: "x", cadvisor: "c" },
-            targets: [],
-            alerting: { receivers: [{ name: "default" }], defaultReceiver: "default" },
-            thresholds: { slackSeconds: 7200 },
-        });
+        const obs = new Observability("obs", { ...MINIMAL, images: { prometheus: "p", alertmanager: "a", nodeExporter: "n", swarmExporter: "s", socketProxy: "x", cadvisor: "c" } });
         expect(obs.names.cadvisor).toBe("obs-cadvisor");
         await valueOf(pulumi.output(obs.prometheus.urn));
     });

@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -120,7 +121,7 @@ func dockerAnswers(endpoint string, limit time.Duration) error {
 			if r.StatusCode == http.StatusOK {
 				return nil
 			}
-			err = &statusError{r.Status}
+			err = fmt.Errorf("GET /_ping: %s", r.Status)
 		}
 		if time.Now().After(deadline) {
 			return err
@@ -129,7 +130,3 @@ func dockerAnswers(endpoint string, limit time.Duration) error {
 		time.Sleep(2 * time.Second)
 	}
 }
-
-type statusError struct{ status string }
-
-func (e *statusError) Error() string { return "GET /_ping: " + e.status }
