@@ -13,6 +13,15 @@ import { EDGE_CLIENT_ID, edgeKeycloakUrl, edgeUiRoles } from "./components/stack
 import { AUTH_HOST, hostUrl } from "./components/stacks/edge/render";
 import { sparkNames, UI_PORTS } from "./components/stacks/spark/sparkCluster";
 import { DEFAULT_REALM, defaultGroups, DEFAULT_ROLES } from "./components/stacks/identity/realm";
+import { alertingOf, CONTROL_LABEL, grafanaOn, logStoreOf, resolveObservabilityNodes, uiParts } from "./components/stacks/observability/config";
+import { Observability, OBSERVABILITY_IMAGES } from "./components/stacks/observability/observability";
+import { PORTS as METRICS_PORTS } from "./components/stacks/observability/render";
+import { Logs, LOGS_IMAGES } from "./components/stacks/logs/logs";
+import { Traces, TRACES_IMAGE, tracesStoreName } from "./components/stacks/traces/traces";
+import { Grafana, GRAFANA_IMAGE } from "./components/stacks/grafana/grafana";
+import { GRAFANA_PORT } from "./components/stacks/grafana/render";
+import { DEFAULT_SCHEDULES } from "./components/stacks/postgres/backup";
+import { keepServicesOffControl } from "./components/placement";
 
 function loadConfig(): StackConfig {
     try {
@@ -37,6 +46,10 @@ const cfg = loadConfig();
 const privateKey = privateKeyOf(cfg);
 
 const stack = pulumi.getStack();
+// A control manager (prod keeps it active for Prometheus and the node agents): every other service
+// of every component stays off it (the option is inherited by each component's children).
+const controlOn = cfg.managers.some((m) => m.labels[CONTROL_LABEL] === "true");
+const placed = (opts: pulumi.ComponentResourceOptions) => (controlOn ? pulumi.mergeOptions(opts, { transformations: [keepServicesOffControl] }) : opts);
 const cluster = new SwarmCluster("swarm", {
     bastion: cfg.bastion,
     managers: cfg.managers,
@@ -64,7 +77,7 @@ const demo = cfg.demo.enabled
               publishMode: cfg.publishMode,
               encrypted: cfg.encryptOverlays,
           },
-          { dependsOn: cluster.members },
+          placed({ dependsOn: cluster.members }),
       )
     : undefined;
 
@@ -73,7 +86,7 @@ const pgNodes = resolvePostgresNodes(cfg.postgres, nodeViews);
 const backupNode = cfg.postgres.enabled && cfg.postgres.backup.enabled ? resolveBackupNode(cfg.postgres, nodeViews) : undefined;
 // Cron for the swarm: runs the scheduled backups (and later the ETL) as Swarm jobs.
 const etlOn = cfg.etl.enabled && cfg.spark.enabled && cfg.postgres.enabled;
-const scheduler = backupNode || (etlOn && cfg.etl.schedule) ? new Scheduler("swarm-etl-scheduler", { connection: cluster.managerConnection, privateKey, image: cfg.images[SCHEDULER_IMAGE] }, { dependsOn: cluster.members }) : undefined;
+const scheduler = backupNode || (etlOn && cfg.etl.schedule) ? new Scheduler("swarm-etl-scheduler", { connection: cluster.managerConnection, privateKey, image: cfg.images[SCHEDULER_IMAGE] }, placed({ dependsOn: cluster.members })) : undefined;
 const repository = backupNode
     ? new PgBackupRepository(
           `${CLUSTER_NAME}-backup`,
@@ -91,7 +104,7 @@ const repository = backupNode
               endpointMode: cfg.endpointMode,
               encrypted: cfg.encryptOverlays,
           },
-          { dependsOn: cluster.members },
+          placed({ dependsOn: cluster.members }),
       )
     : undefined;
 const postgres = cfg.postgres.enabled
@@ -118,9 +131,52 @@ const postgres = cfg.postgres.enabled
               backup: repository ? { repository, schedules: cfg.postgres.backup.schedules, keepRuns: cfg.postgres.backup.keepRuns } : undefined,
               restore: cfg.postgres.restore,
           },
-          { dependsOn: scheduler ? [...cluster.members, scheduler] : cluster.members },
+          placed({ dependsOn: scheduler ? [...cluster.members, scheduler] : cluster.members }),
       )
     : undefined;
+
+// Logs: the collector on every node, the store (Loki on real clusters, VictoriaLogs in the lab) on
+// its node; traces: Jaeger beside it, fed the programs' spans by the same collectors.
+const obsOn = cfg.observability.enabled;
+const obsNodes = resolveObservabilityNodes(cfg.observability, nodeViews);
+const logStore = logStoreOf(cfg.observability, cfg.profile);
+const logs =
+    obsOn && cfg.observability.logs.enabled
+        ? new Logs(
+              "logs",
+              {
+                  connection: cluster.managerConnection,
+                  privateKey,
+                  node: obsNodes.logs!,
+                  nodeConnection: cluster.nodeConnections[obsNodes.logs!],
+                  nodeConnections: cluster.nodeConnections,
+                  store: logStore,
+                  images: { collector: cfg.images[LOGS_IMAGES.collector], store: cfg.images[LOGS_IMAGES[logStore]] },
+                  retention: cfg.observability.logs.retention,
+                  tracesHost: cfg.observability.traces.enabled ? tracesStoreName("traces") : undefined,
+                  endpointMode: cfg.endpointMode,
+                  encrypted: cfg.encryptOverlays,
+              },
+              placed({ dependsOn: cluster.members }),
+          )
+        : undefined;
+const traces =
+    logs && cfg.observability.traces.enabled
+        ? new Traces(
+              "traces",
+              {
+                  connection: cluster.managerConnection,
+                  privateKey,
+                  node: obsNodes.traces!,
+                  nodeConnection: cluster.nodeConnections[obsNodes.traces!],
+                  image: cfg.images[TRACES_IMAGE],
+                  network: { networkId: logs.network.networkId, name: "logs-net" },
+                  retention: cfg.observability.traces.retention,
+                  endpointMode: cfg.endpointMode,
+              },
+              placed({ dependsOn: cluster.members }),
+          )
+        : undefined;
 
 // Keycloak: its database and login role on the cluster, made by the reconcile job before it starts.
 // Behind the edge, people reach it at id.<domain> (or identity.hostname, whose host the edge serves).
@@ -144,10 +200,11 @@ const keycloak =
                   hostname: keycloakPublicUrl,
                   constraints: identityConstraints(cfg.identity),
                   memory: cfg.identity.memory,
+                  tracing: traces && logs ? { networkId: logs.network.networkId, otlpGrpcEndpoint: logs.otlpGrpcEndpoint } : undefined,
                   endpointMode: cfg.endpointMode,
                   encrypted: cfg.encryptOverlays,
               },
-              { dependsOn: [...cluster.members, postgres.reconcile] },
+              placed({ dependsOn: [...cluster.members, postgres.reconcile, ...(traces ? [traces] : [])] }),
           )
         : undefined;
 
@@ -175,7 +232,7 @@ const spark = cfg.spark.enabled
               endpointMode: cfg.endpointMode,
               encrypted: cfg.encryptOverlays,
           },
-          { dependsOn: cluster.members },
+          placed({ dependsOn: cluster.members }),
       )
     : undefined;
 const etl =
@@ -203,9 +260,10 @@ const etl =
                   dq: cfg.etl.dq,
                   keepRuns: cfg.etl.keepRuns,
                   pushgateway: { image: cfg.images[PUSHGATEWAY_IMAGE], nodeConnection: spark.masterNodeConnection },
+                  telemetry: traces && logs ? { networkId: logs.network.networkId, otlpEndpoint: logs.otlpEndpoint } : undefined,
                   endpointMode: cfg.endpointMode,
               },
-              { dependsOn: [...cluster.members, postgres.reconcile, ...(scheduler ? [scheduler] : [])] },
+              placed({ dependsOn: [...cluster.members, postgres.reconcile, ...(scheduler ? [scheduler] : []), ...(traces ? [traces] : [])] }),
           )
         : undefined;
 
@@ -213,6 +271,12 @@ const etl =
 // the swarm), and the edge in front of every UI, signing people in with the realm's `edge` client.
 const edgeOn = cfg.edge.enabled && keycloak !== undefined;
 const authUrl = hostUrl(AUTH_HOST, cfg.edge.domain, cfg.edge.port);
+// Grafana signs people in with its own client of the realm (its role from theirs), behind the edge.
+const grafanaUp = edgeOn && grafanaOn(cfg.observability, { edgeEnabled: edgeOn, profile: cfg.profile });
+const grafanaUrl = hostUrl("grafana", cfg.edge.domain, cfg.edge.port);
+const GRAFANA_CLIENT_ID = "grafana";
+const OBS = "observability";
+const GRAFANA = "grafana";
 const realm = keycloak
     ? new PlatformRealm(
           "platform-realm",
@@ -230,14 +294,17 @@ const realm = keycloak
                   ...(edgeOn
                       ? [{ clientId: EDGE_CLIENT_ID, name: "The platform's edge (oauth2-proxy)", rootUrl: authUrl, redirectUris: [`${authUrl}/oauth2/callback`], postLogoutRedirectUris: [`${authUrl}/*`], allowedRoles: DEFAULT_ROLES.map((r) => r.name), pkce: true }]
                       : []),
+                  ...(grafanaUp
+                      ? [{ clientId: GRAFANA_CLIENT_ID, name: "Grafana", rootUrl: grafanaUrl, redirectUris: [`${grafanaUrl}/login/generic_oauth`], postLogoutRedirectUris: [`${grafanaUrl}/login`], allowedRoles: DEFAULT_ROLES.map((r) => r.name), pkce: true }]
+                      : []),
                   ...cfg.identity.clients.map((c) => ({ clientId: c.clientId, name: c.name, rootUrl: c.rootUrl, redirectUris: c.redirectUris, postLogoutRedirectUris: c.postLogoutRedirectUris, allowedRoles: c.roles })),
               ],
               users: cfg.identity.users.map((u) => ({ ...u, initialPassword: pulumi.secret(u.initialPassword) })),
           },
-          { dependsOn: [keycloak] },
+          placed({ dependsOn: [keycloak] }),
       )
     : undefined;
-const uiRoles = edgeUiRoles(cfg.edge, { identity: keycloak !== undefined, spark: spark !== undefined });
+const uiRoles = edgeUiRoles(cfg.edge, { ...uiParts(cfg.observability, { identity: keycloak !== undefined, spark: spark !== undefined, edge: edgeOn, profile: cfg.profile }), grafana: grafanaUp });
 const sparkUi = spark && sparkNames("spark");
 const edge =
     edgeOn && keycloak && realm
@@ -260,6 +327,16 @@ const edge =
                                 ...(spark.history ? [{ name: "spark-history", upstream: `http://${sparkUi.history}:${UI_PORTS.history}`, networkId: spark.network.networkId, roles: uiRoles["spark-history"] }] : []),
                             ]
                           : []),
+                      // Prometheus and Alertmanager join the edge's network (observabilityArgs.uiNetworkIds).
+                      ...(obsOn
+                          ? [
+                                { name: "prometheus", upstream: `http://${OBS}-prometheus:${METRICS_PORTS.prometheus}`, roles: uiRoles.prometheus },
+                                { name: "alertmanager", upstream: `http://${OBS}-alertmanager:${METRICS_PORTS.alertmanager}`, roles: uiRoles.alertmanager },
+                            ]
+                          : []),
+                      ...(logs && uiRoles.logs ? [{ name: "logs", upstream: logs.queryUrl, networkId: logs.network.networkId, roles: uiRoles.logs }] : []),
+                      ...(traces && logs ? [{ name: "traces", upstream: traces.queryUrl, networkId: logs.network.networkId, roles: uiRoles.traces }] : []),
+                      ...(grafanaUp ? [{ name: "grafana", upstream: `http://${GRAFANA}:${GRAFANA_PORT}`, networkId: keycloak.network.networkId, roles: uiRoles.grafana }] : []),
                   ],
                   oidc: {
                       networkId: keycloak.network.networkId,
@@ -273,7 +350,79 @@ const edge =
                   endpointMode: cfg.endpointMode,
                   encrypted: cfg.encryptOverlays,
               },
-              { dependsOn: [...cluster.members, realm] },
+              placed({ dependsOn: [...cluster.members, realm] }),
+          )
+        : undefined;
+
+// Metrics and alerts for all of it: Prometheus and Alertmanager on the control manager, an exporter
+// on every node, and the certificate the edge shows watched.
+const observability = obsOn
+    ? new Observability(
+          OBS,
+          {
+              connection: cluster.managerConnection,
+              privateKey,
+              node: obsNodes.control!,
+              nodeConnection: cluster.nodeConnections[obsNodes.control!],
+              images: {
+                  ...(Object.fromEntries(Object.entries(OBSERVABILITY_IMAGES).map(([k, v]) => [k, cfg.images[v]])) as Record<keyof typeof OBSERVABILITY_IMAGES, string>),
+                  cadvisor: cfg.observability.containers ? cfg.images[OBSERVABILITY_IMAGES.cadvisor] : undefined,
+                  blackbox: edge ? cfg.images[OBSERVABILITY_IMAGES.blackbox] : undefined,
+              },
+              retention: cfg.observability.retention,
+              scrapeInterval: cfg.observability.scrapeInterval,
+              targets: [
+                  ...(postgres?.metricsTargets ?? []),
+                  ...(repository?.metricsTargets ?? []),
+                  ...(spark?.metricsTargets ?? []),
+                  ...(etl?.metricsTargets ?? []),
+                  ...(keycloak?.metricsTargets ?? []),
+                  ...(edge?.metricsTargets ?? []),
+                  ...(logs?.metricsTargets ?? []),
+                  ...(traces?.metricsTargets ?? []),
+              ],
+              tlsProbes: edge ? [edge.tlsProbe] : [],
+              alerting: alertingOf(cfg.observability),
+              thresholds: {
+                  etl: etl && cfg.etl.schedule ? { cron: cfg.etl.schedule.cron, timeZone: cfg.etl.schedule.timeZone } : undefined,
+                  backups: repository ? { ...DEFAULT_SCHEDULES, ...cfg.postgres.backup.schedules } : undefined,
+                  slackSeconds: cfg.observability.slackSeconds,
+              },
+              uiNetworkIds: edge ? [edge.network.networkId] : [],
+              endpointMode: cfg.endpointMode,
+              encrypted: cfg.encryptOverlays,
+          },
+          placed({ dependsOn: cluster.members }),
+      )
+    : undefined;
+const grafana =
+    grafanaUp && observability && keycloak && realm
+        ? new Grafana(
+              GRAFANA,
+              {
+                  connection: cluster.managerConnection,
+                  privateKey,
+                  node: obsNodes.grafana!,
+                  nodeConnection: cluster.nodeConnections[obsNodes.grafana!],
+                  image: cfg.images[GRAFANA_IMAGE],
+                  rootUrl: grafanaUrl,
+                  networkIds: [observability.network.networkId, keycloak.network.networkId, ...(logs ? [logs.network.networkId] : [])],
+                  datasources: {
+                      prometheusUrl: `http://${OBS}-prometheus:${METRICS_PORTS.prometheus}`,
+                      logs: logs ? { kind: logStore, url: logs.queryUrl } : undefined,
+                      tracesUrl: traces?.queryUrl,
+                      scrapeInterval: cfg.observability.scrapeInterval,
+                  },
+                  oidc: {
+                      issuerUrl: `${keycloakPublicUrl}/realms/${DEFAULT_REALM}`,
+                      internalRealmUrl: `${keycloak.internalUrl}/realms/${DEFAULT_REALM}`,
+                      clientId: GRAFANA_CLIENT_ID,
+                      clientSecret: realm.clientSecrets[GRAFANA_CLIENT_ID],
+                  },
+                  realmRoles: DEFAULT_ROLES.map((r) => r.name),
+                  endpointMode: cfg.endpointMode,
+              },
+              placed({ dependsOn: [...cluster.members, realm] }),
           )
         : undefined;
 
@@ -321,5 +470,12 @@ export const edgeUrls = edge?.urls;
 export const edgeSignOutUrl = edge?.signOutUrl;
 export const edgeCertificate = edge?.certificate;
 /** The secrets of `identity.clients`, by clientId, for each UI's own OIDC settings: `pulumi stack output --show-secrets identityClientSecrets`. */
+/** Metrics and alerts: Prometheus' and Alertmanager's services (their UIs behind the edge), the jobs it scrapes; logs and traces stores. */
+export const prometheusService = observability?.names.prometheus;
+export const alertmanagerService = observability?.names.alertmanager;
+export const metricsJobs = observability?.jobs;
+export const logStoreService = logs ? { kind: logStore, service: logs.names.store, queryUrl: logs.queryUrl } : undefined;
+export const tracesQueryUrl = traces?.queryUrl;
+export const grafanaDashboards = grafana?.dashboards;
 export const identityClientSecrets =
     realm && cfg.identity.clients.length ? pulumi.secret(pulumi.all(Object.fromEntries(cfg.identity.clients.map((c) => [c.clientId, realm.clientSecrets[c.clientId]])))) : undefined;

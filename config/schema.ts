@@ -9,6 +9,7 @@ import { etlConfigSchema, etlStackProblems } from "../components/stacks/etl/conf
 import { identityConfigSchema, identityStackProblems, resolveIdentity, ResolvedIdentityConfig } from "../components/stacks/identity/config";
 import { EDGE_CLIENT_ID, edgeConfigSchema, edgeStackProblems, resolveEdge, ResolvedEdgeConfig } from "../components/stacks/edge/config";
 import { DEFAULT_ROLES } from "../components/stacks/identity/realm";
+import { CONTROL_LABEL, observabilityConfigSchema, observabilityStackProblems, uiParts } from "../components/stacks/observability/config";
 
 export const PROJECT = "swarm-etl";
 
@@ -271,6 +272,8 @@ const stackConfigShape = {
         identity: identityConfigSchema.default(identityConfigSchema.parse({})),
         /** The one entrance to every UI, behind a Keycloak login (components/stacks/edge/config.ts). */
         edge: edgeConfigSchema.default(edgeConfigSchema.parse({})),
+        /** Metrics, alerts, logs, traces and Grafana (components/stacks/observability/config.ts). */
+        observability: observabilityConfigSchema.default(observabilityConfigSchema.parse({})),
         /** Lock the managers' Raft keys at rest: a restarted manager needs the unlock key. @default - prod: true, else false */
         autolock: z.boolean().optional(),
         /** Increase to rotate both join tokens (nodes already in the swarm stay). @default - 0 */
@@ -287,6 +290,14 @@ const stackConfigShape = {
         /** Checks run on every host before it joins. */
         hostCheck: hostCheckSchema.default({ minDockerVersion: "20.10", installDocker: false, ports: true }),
 };
+
+/**
+ * A manager's availability when its config leaves it out: prod drains its managers, except the
+ * control manager (label swarm-etl.control: "true"), which stays active for the control services.
+ */
+export function defaultManagerAvailability(labels: Record<string, string>, profile: string): "active" | "drain" {
+    return profile === "prod" && labels[CONTROL_LABEL] !== "true" ? "drain" : "active";
+}
 
 /** The whole schema; `options` adds checks that read outside the config (the key file). */
 export function stackConfigSchema(options: ParseOptions = {}) {
@@ -353,7 +364,7 @@ export function stackConfigSchema(options: ParseOptions = {}) {
             issue(["network"], `publicCidr ${publicCidr} and privateCidr ${privateCidr} overlap; fix: give the public and the private network ranges that share no address`);
         }
         const prod = cfg.profile === "prod";
-        const managerAvailability = cfg.managers.map((m) => m.availability ?? (prod ? "drain" : "active"));
+        const managerAvailability = cfg.managers.map((m) => m.availability ?? defaultManagerAvailability(m.labels, cfg.profile));
         const workerAvailability = cfg.workers.map((w) => w.availability ?? "active");
         if (cfg.managers.length > 0 && ![...managerAvailability, ...workerAvailability].includes("active")) {
             // Swarm schedules tasks on active nodes only: with none, every service stays pending.
@@ -374,7 +385,7 @@ export function stackConfigSchema(options: ParseOptions = {}) {
             });
         }
         const nodes = [
-            ...cfg.managers.map((m) => ({ name: m.name, role: "manager" as const, labels: m.labels, availability: m.availability ?? (cfg.profile === "prod" ? "drain" : "active") })),
+            ...cfg.managers.map((m) => ({ name: m.name, role: "manager" as const, labels: m.labels, availability: m.availability ?? defaultManagerAvailability(m.labels, cfg.profile) })),
             ...cfg.workers.map((w) => ({ name: w.name, role: "worker" as const, labels: w.labels, availability: w.availability })),
         ];
         // The data tier's placement is checked once the hosts are right (else its messages only echo theirs).
@@ -393,9 +404,13 @@ export function stackConfigSchema(options: ParseOptions = {}) {
         for (const [path, message] of anyIssue ? [] : identityStackProblems(identity, cfg.postgres, nodes, cfg.images, cfg.profile, edge.enabled ? [EDGE_CLIENT_ID] : [])) {
             issue(path[0] === "images" ? path : ["identity", ...path], message);
         }
-        const edgeCtx = { identityEnabled: identity.enabled, sparkEnabled: cfg.spark.enabled, roles: DEFAULT_ROLES.map((r) => r.name), images: cfg.images, profile: cfg.profile };
+        const edgeCtx = { identityEnabled: identity.enabled, deployed: uiParts(cfg.observability, { identity: identity.enabled, spark: cfg.spark.enabled, edge: edge.enabled, profile: cfg.profile }), roles: DEFAULT_ROLES.map((r) => r.name), images: cfg.images, profile: cfg.profile };
         for (const [path, message] of anyIssue ? [] : edgeStackProblems(edge, edgeCtx)) {
             issue(path[0] === "images" ? path : ["edge", ...path], message);
+        }
+        const obsCtx = { images: cfg.images, profile: cfg.profile, edgeEnabled: edge.enabled, identityEnabled: identity.enabled };
+        for (const [path, message] of anyIssue ? [] : observabilityStackProblems(cfg.observability, nodes, obsCtx)) {
+            issue(path[0] === "images" ? path : ["observability", ...path], message);
         }
     });
 }
@@ -446,7 +461,7 @@ export function parseStackConfig(raw: Record<string, unknown>, options: ParseOpt
         publishMode: cfg.publishMode ?? (lab ? "host" : "ingress"),
         encryptOverlays: cfg.encryptOverlays ?? !lab,
         autolock: cfg.autolock ?? cfg.profile === "prod",
-        managers: cfg.managers.map((m) => ({ ...m, availability: m.availability ?? (cfg.profile === "prod" ? "drain" : "active") })),
+        managers: cfg.managers.map((m) => ({ ...m, availability: m.availability ?? defaultManagerAvailability(m.labels, cfg.profile) })),
         workers: cfg.workers.map((w) => ({ ...w, availability: w.availability ?? "active" })),
         demo: { ...cfg.demo, image: cfg.demo.image ?? `${cfg.registry}/lab/busybox:1.35` },
         identity,

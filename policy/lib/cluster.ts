@@ -1,7 +1,7 @@
 // The swarm's members as a stack declares them: SwarmInit (the swarm, on its first manager),
 // SwarmJoin (a node's membership and role; the program declares one for every host, the first
-// manager's included) and the NodeSpec resources that set a node's availability (and possibly
-// its role). Used by the stack rules about managers.
+// manager's included) and the NodeSpec resources that set a node's availability and labels (and
+// possibly its role). Used by the stack rules about managers.
 //
 // A host is identified by its SSH connection (address and port): SwarmInit and the first
 // manager's SwarmJoin are one member. A NodeSpec names its node by host name, hostname or node ID;
@@ -10,7 +10,7 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { TYPES } from "./types";
 import type { ConnectionProps, NodeSpecProps, SwarmJoinProps } from "./types";
-import { isObject, isUnknown, knownString, raw } from "./values";
+import { hasUnknown, isObject, isUnknown, knownString, raw } from "./values";
 
 export type Role = "manager" | "worker";
 
@@ -27,6 +27,11 @@ export interface Member {
     availability: string | undefined;
     /** The NodeSpec that sets its availability, where violations about it belong. */
     specUrn?: string;
+    /**
+     * Its node labels, from the NodeSpec that names it ({} when none sets them); undefined while
+     * they (or one of their values) are unknown.
+     */
+    labels: Record<string, string> | undefined;
 }
 
 export interface Cluster {
@@ -65,7 +70,7 @@ export function clusterOf(resources: PolicyResource[]): Cluster {
             existing.role = role; // the membership says what the node is
             continue;
         }
-        const member: Member = { urns: [r.urn], title: knownString(conn?.name) ?? r.name, names, role, availability: "active" };
+        const member: Member = { urns: [r.urn], title: knownString(conn?.name) ?? r.name, names, role, availability: "active", labels: {} };
         members.push(member);
         if (host !== undefined) byHost.set(host, member);
     }
@@ -85,6 +90,12 @@ export function clusterOf(resources: PolicyResource[]): Cluster {
         if (p.availability !== undefined && p.availability !== null) {
             member.availability = knownString(p.availability);
             member.specUrn = r.urn;
+        }
+        if (p.labels !== undefined && p.labels !== null) {
+            if (!isObject(p.labels) || hasUnknown(p.labels)) member.labels = undefined;
+            else if (member.labels !== undefined) {
+                for (const [k, v] of Object.entries(p.labels)) if (typeof v === "string") member.labels[k] = v;
+            }
         }
     }
     return { declared: resources.some((r) => r.type === TYPES.swarmInit), members, unresolvedNodeSpecs };

@@ -32,14 +32,28 @@ const identity = 1 + 1 + 1 + 1 + 1;
 // edge (its component, network, 3 secrets, nginx's config, nginx and oauth2-proxy).
 const realm = 1 + 1 + 4 + 4 + 1;
 const edge = 1 + 1 + 3 + 1 + 2;
+/**
+ * Metrics and alerts: the component, its network, image check, 3 volumes (Prometheus, Alertmanager,
+ * the Docker API's socket), 5 configs (Prometheus, its rules and thresholds, Alertmanager, the
+ * blackbox exporter) and 7 services (the socket proxy, cAdvisor, node exporter, swarm exporter,
+ * Alertmanager, Prometheus, the blackbox exporter watching the edge's certificate).
+ */
+const metrics = 1 + 1 + 1 + 3 + 5 + 7;
+/** Logs (Loki): the component, network, image check, the store's volume, the collector's and Loki's configs, 2 services, a collector state volume per host. */
+const logs = (n: { hosts: number }) => 1 + 1 + 1 + 1 + 2 + 2 + n.hosts;
+/** Traces: the component, Jaeger's config, image check, service and volume. */
+const traces = 5;
+/** Grafana: the component, image check, volume, admin password (generated, then a secret), the OIDC client's secret, datasources, dashboard provider, 6 dashboards, the service; its client in the realm. */
+const grafana = 1 + 1 + 1 + 2 + 1 + 2 + 6 + 1 + 1;
+const observability = (n: { hosts: number }) => metrics + logs(n) + traces + grafana;
 
 describe("the committed stacks dev and prod, previewed by the real engine", () => {
     test.each([
         // stack, resources to create: the stack, components, a check + membership + node spec per host, the init, the demo's network and service,
         // and the data tier: its component, network, 8 secrets, 3 configs, a service + volume per etcd member and per PostgreSQL member,
-        // the router, the reconcile job and an image check per node; then the backups, Spark, the ETL, Keycloak, the realm and the edge
-        ["dev", 1 + 2 + 3 * 3 + 1 + 2 + dataTier({ hosts: 3, dcs: 3, members: 2 }) + backups({ volume: true }) + spark({ nodes: 3 }) + etl + identity + realm + edge],
-        ["prod", 1 + 1 + 7 * 3 + 1 + dataTier({ hosts: 7, dcs: 3, members: 3 }) + backups({ volume: false }) + spark({ nodes: 2 }) + etl + identity + realm + edge],
+        // the router, the reconcile job and an image check per node; then the backups, Spark, the ETL, Keycloak, the realm, the edge, and metrics, logs, traces and Grafana
+        ["dev", 1 + 2 + 3 * 3 + 1 + 2 + dataTier({ hosts: 3, dcs: 3, members: 2 }) + backups({ volume: true }) + spark({ nodes: 3 }) + etl + identity + realm + edge + observability({ hosts: 3 })],
+        ["prod", 1 + 1 + 7 * 3 + 1 + dataTier({ hosts: 7, dcs: 3, members: 3 }) + backups({ volume: false }) + spark({ nodes: 2 }) + etl + identity + realm + edge + observability({ hosts: 7 })],
     ])("pulumi preview --stack %s plans %d resources, its secure SSH key decrypts to a private key", async (name, creates) => {
         const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: REPO }, { envVars });
         const key = await stack.getConfig("swarm-etl:sshPrivateKey");

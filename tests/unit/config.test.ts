@@ -1,13 +1,15 @@
 import { cidrContains, cidrsOverlap, parseStackConfig, rawConfigFromEngine, rawConfigFromStackFile } from "../../config/schema";
 import ssh2 = require("ssh2");
 import { HOST_KEY, labConfig, configProblems } from "./mocks";
+import { resolveObservabilityNodes } from "../../components/stacks/observability/config";
 
 const KEY = ssh2.utils.generateKeyPairSync("ed25519").private;
 const PUBLIC_KEY = ssh2.utils.generateKeyPairSync("ed25519").public;
 
 /** base64 of an SSH wire blob: each field as a length-prefixed string. */
 /** prod drains the managers and the lab's workers run members: no node is left for the backup repository. */
-const NO_BACKUP = { postgres: { backup: { enabled: false } } };
+// prod without the parts that need a real cluster's settings: a backup path, a control manager and alert receivers.
+const PROD_MINIMAL = { postgres: { backup: { enabled: false } }, observability: { enabled: false } };
 
 function wire(...fields: (string | Buffer)[]): string {
     return Buffer.concat(
@@ -38,7 +40,7 @@ describe("parseStackConfig", () => {
     });
 
     test("a real cluster profile defaults to VIPs, the ingress mesh and encrypted overlays", () => {
-        const cfg = parseStackConfig(labConfig({ profile: "prod", endpointMode: undefined, publishMode: undefined, encryptOverlays: undefined, ...NO_BACKUP }));
+        const cfg = parseStackConfig(labConfig({ profile: "prod", endpointMode: undefined, publishMode: undefined, encryptOverlays: undefined, ...PROD_MINIMAL }));
         expect([cfg.endpointMode, cfg.publishMode, cfg.encryptOverlays]).toEqual(["vip", "ingress", true]);
     });
 
@@ -99,7 +101,7 @@ describe("parseStackConfig", () => {
     test("unknown keys (typos)", () => {
         const raw = labConfig({ workerz: [] });
         expect(problems(raw)).toEqual([
-            "swarm-etl:workerz: unknown key; fix: remove it or correct its spelling (known keys: profile, sshUser, sshPrivateKey, sshPrivateKeyPath, bastion, managers, workers, network, registry, endpointMode, publishMode, encryptOverlays, demo, images, postgres, spark, etl, identity, edge, autolock, joinTokenRotation, access, hostCheck)",
+            "swarm-etl:workerz: unknown key; fix: remove it or correct its spelling (known keys: profile, sshUser, sshPrivateKey, sshPrivateKeyPath, bastion, managers, workers, network, registry, endpointMode, publishMode, encryptOverlays, demo, images, postgres, spark, etl, identity, edge, observability, autolock, joinTokenRotation, access, hostCheck)",
         ]);
     });
 
@@ -155,18 +157,18 @@ describe("parseStackConfig", () => {
     });
 
     test("prod with a single manager", () => {
-        const cfg = labConfig({ profile: "prod", ...NO_BACKUP });
+        const cfg = labConfig({ profile: "prod", ...PROD_MINIMAL });
         expect(problems({ ...cfg, managers: (cfg.managers as unknown[]).slice(0, 1) })).toEqual([
             "swarm-etl:managers: prod needs 3 or 5 managers to survive the loss of one, not 1; fix: list 3 or 5 managers (or use the dev profile)",
         ]);
     });
 
     test("profiles: prod drains managers and turns autolock on; lab and dev do neither; explicit values win", () => {
-        const prod = parseStackConfig(labConfig({ profile: "prod", ...NO_BACKUP }));
+        const prod = parseStackConfig(labConfig({ profile: "prod", ...PROD_MINIMAL }));
         expect([prod.autolock, prod.managers.map((m) => m.availability), prod.workers.map((w) => w.availability)]).toEqual([true, ["drain", "drain", "drain"], ["active", "active"]]);
         const lab = parseStackConfig(labConfig());
         expect([lab.autolock, lab.managers.map((m) => m.availability)]).toEqual([false, ["active", "active", "active"]]);
-        const cfg = labConfig({ profile: "prod", autolock: false, ...NO_BACKUP });
+        const cfg = labConfig({ profile: "prod", autolock: false, ...PROD_MINIMAL });
         const managers = (cfg.managers as Record<string, unknown>[]).map((m, i) => (i === 0 ? { ...m, availability: "active" } : m));
         const custom = parseStackConfig({ ...cfg, managers });
         expect([custom.autolock, custom.managers.map((m) => m.availability)]).toEqual([false, ["active", "drain", "drain"]]);
@@ -180,10 +182,10 @@ describe("parseStackConfig", () => {
     });
 
     test("prod with no worker, or with every node drained, has nowhere to run services", () => {
-        expect(problems(labConfig({ profile: "prod", workers: [] }))).toEqual([
+        expect(problems(labConfig({ profile: "prod", workers: [], ...PROD_MINIMAL }))).toEqual([
             "swarm-etl:workers: [] leaves no node to run services (prod drains its managers); fix: list at least one worker, or set availability: active on a manager",
         ]);
-        expect(problems(labConfig({ profile: "prod", workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, availability: "drain" }] }))).toEqual([
+        expect(problems(labConfig({ profile: "prod", ...PROD_MINIMAL, workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, availability: "drain" }] }))).toEqual([
             "swarm-etl:workers: every worker's availability is drain and prod drains its managers, so no node can run services; fix: set availability: active on a worker (or add one), or on a manager",
         ]);
         const cfg = labConfig({ workers: [{ name: "wkr1", privateAddress: "198.18.20.21", hostKey: HOST_KEY, availability: "pause" }] });
@@ -192,7 +194,7 @@ describe("parseStackConfig", () => {
             "swarm-etl:workers: every worker's availability is pause and every manager's availability is drain, so no node can run services; fix: set availability: active on a worker (or add one), or on a manager",
         ]);
         // An active manager can run the services (the data tier and Spark, which need labelled nodes, are off).
-        const prod = labConfig({ profile: "prod", workers: [], postgres: { enabled: false }, spark: { enabled: false }, etl: { enabled: false } });
+        const prod = labConfig({ profile: "prod", workers: [], postgres: { enabled: false }, spark: { enabled: false }, etl: { enabled: false }, observability: { enabled: false } });
         const managers = (prod.managers as Record<string, unknown>[]).map((m, i) => (i === 0 ? { ...m, availability: "active" } : m));
         expect(() => parseStackConfig({ ...prod, managers })).not.toThrow();
     });
@@ -343,11 +345,15 @@ describe("the committed stack files", () => {
         expect(() => parseStackConfig({ ...load(stack), sshPrivateKey: KEY })).not.toThrow();
     });
 
-    test("prod runs 3 drained managers with autolock, VIPs, the ingress mesh and encrypted overlays", () => {
+    test("prod runs 3 managers, drained but for the control manager, with autolock, VIPs, the ingress mesh and encrypted overlays", () => {
         const cfg = parseStackConfig({ ...load("prod"), sshPrivateKey: KEY });
-        expect([cfg.managers.length, cfg.managers.every((m) => m.availability === "drain"), cfg.autolock, cfg.endpointMode, cfg.publishMode, cfg.encryptOverlays]).toEqual([
-            3, true, true, "vip", "ingress", true,
-        ]);
+        expect([cfg.managers.map((m) => m.availability), cfg.autolock, cfg.endpointMode, cfg.publishMode, cfg.encryptOverlays]).toEqual([["active", "drain", "drain"], true, "vip", "ingress", true]);
+        expect(resolveObservabilityNodes(cfg.observability, [...cfg.managers.map((m) => ({ ...m, role: "manager" as const })), ...cfg.workers.map((w) => ({ ...w, role: "worker" as const }))])).toEqual({
+            control: "prod-mgr1",
+            logs: "prod-wkr1",
+            traces: "prod-wkr1",
+            grafana: "prod-wkr1",
+        });
     });
 
     test("dev runs 1 manager without autolock", () => {

@@ -121,9 +121,9 @@ describe("the edge slice of the stack config", () => {
     });
 
     test("dev and prod: off until a domain is set; on with it, at port 443", () => {
-        expect(parseStackConfig(labConfig({ profile: "dev" })).edge.enabled).toBe(false);
-        expect(parseStackConfig(labConfig({ profile: "dev", edge: { domain: "dev.example.com" } })).edge).toMatchObject({ enabled: true, domain: "dev.example.com", port: 443 });
-        expect(configProblems(labConfig({ profile: "dev", edge: { enabled: true } }))).toEqual([
+        expect(parseStackConfig(labConfig({ profile: "dev", observability: { enabled: false } })).edge.enabled).toBe(false);
+        expect(parseStackConfig(labConfig({ profile: "dev", edge: { domain: "dev.example.com" }, observability: { enabled: false } })).edge).toMatchObject({ enabled: true, domain: "dev.example.com", port: 443 });
+        expect(configProblems(labConfig({ profile: "dev", edge: { enabled: true }, observability: { enabled: false } }))).toEqual([
             "swarm-etl:edge.domain: is not set; fix: the domain whose hosts reach the managers, e.g. platform.example.com (the UIs are id.<domain>, spark.<domain>, …)",
         ]);
     });
@@ -131,15 +131,16 @@ describe("the edge slice of the stack config", () => {
     test("an unknown UI, an unknown role, a role twice, a UI whose stack is off, no role: each under its key, with the fix", () => {
         expect(
             configProblems(
-                labConfig({ edge: { uis: { grafana: { roles: ["viewer"] }, spark: { roles: ["admin", "viewer", "viewer"] } } } }),
+                labConfig({ edge: { uis: { kibana: { roles: ["viewer"] }, grafana: { roles: ["viewer"] }, spark: { roles: ["admin", "viewer", "viewer"] } } } }),
             ),
         ).toEqual([
-            "swarm-etl:edge.uis.grafana: is not a UI of the platform (id, spark, spark-history); fix: use one of those names, or remove it",
+            "swarm-etl:edge.uis.kibana: is not a UI of the platform (id, spark, spark-history, prometheus, alertmanager, logs, traces, grafana); fix: use one of those names, or remove it",
+            "swarm-etl:edge.uis.grafana: Grafana (it maps the realm's roles to its own) is not deployed (observability.grafana is off, as it always is in the lab); fix: remove edge.uis.grafana, or enable it",
             'swarm-etl:edge.uis.spark.roles[0]: "admin" is not a role of the realm (platform-admin, data-engineer, analyst, viewer); fix: use one of those',
             "swarm-etl:edge.uis.spark.roles: lists viewer more than once; fix: keep one",
         ]);
         expect(configProblems(labConfig({ spark: { enabled: false }, etl: { enabled: false }, edge: { uis: { spark: { roles: ["viewer"] } } } }))).toEqual([
-            "swarm-etl:edge.uis.spark: the Spark master's UI is not deployed (spark.enabled is false); fix: remove edge.uis.spark, or enable spark",
+            "swarm-etl:edge.uis.spark: the Spark master's UI is not deployed (spark.enabled is false); fix: remove edge.uis.spark, or enable it",
         ]);
         expect(configProblems(labConfig({ edge: { uis: { spark: { roles: [] } } } }))[0]).toBe("swarm-etl:edge.uis.spark.roles: [] lists no role, so nobody could use the UI; fix: list the roles that may, e.g. [platform-admin]");
     });

@@ -5,7 +5,8 @@ import { identityConstraints } from "../../components/stacks/identity/config";
 import { LAB_IMAGES, labConfig, configProblems as problems } from "./mocks";
 
 /** prod drains the managers and the lab's workers run members: no node is left for the backup repository. */
-const NO_BACKUP = { postgres: { backup: { enabled: false } } };
+// prod without the parts that need a real cluster's settings: a backup path, a control manager and alert receivers.
+const PROD_MINIMAL = { postgres: { backup: { enabled: false } }, observability: { enabled: false } };
 const IMAGE_FIX = "fix: run `images/build.sh --registry <registry> --via <manager> --stack <stack>` (the lab: `images/build.sh --lab`), which records it";
 const REPLICAS_FIX = "must be a whole number from 1 to 9; fix: 1 (the lab, dev) or 2 (prod: one replica survives the loss of a node)";
 /** The lab config with host `name` also labelled `labels` (and given `availability`). */
@@ -18,14 +19,14 @@ function labelled(name: string, labels: Record<string, string>, overrides: Recor
 describe("the identity slice of the stack config", () => {
     test("defaults: on with postgres, one replica (lab, dev), 1536M on any node, the keycloak database and role, no hostname", () => {
         for (const profile of ["lab", "dev"]) {
-            expect(parseStackConfig(labConfig({ profile })).identity).toEqual({ enabled: true, replicas: 1, memory: "1536M", node: {}, database: "keycloak", role: "keycloak", users: [], clients: [] });
+            expect(parseStackConfig(labConfig({ profile, ...PROD_MINIMAL })).identity).toEqual({ enabled: true, replicas: 1, memory: "1536M", node: {}, database: "keycloak", role: "keycloak", users: [], clients: [] });
         }
         expect(identityConstraints(parseStackConfig(labConfig()).identity)).toBeUndefined();
     });
 
     test("defaults: two replicas in prod; explicit values win", () => {
-        expect(parseStackConfig(labConfig({ profile: "prod", ...NO_BACKUP })).identity).toMatchObject({ enabled: true, replicas: 2 });
-        expect(parseStackConfig(labConfig({ profile: "prod", ...NO_BACKUP, identity: { replicas: 3 } })).identity.replicas).toBe(3);
+        expect(parseStackConfig(labConfig({ profile: "prod", ...PROD_MINIMAL })).identity).toMatchObject({ enabled: true, replicas: 2 });
+        expect(parseStackConfig(labConfig({ profile: "prod", ...PROD_MINIMAL, identity: { replicas: 3 } })).identity.replicas).toBe(3);
         expect(parseStackConfig(labConfig({ identity: { replicas: 2, memory: "2G", hostname: "http://id.lab.test:8080" } })).identity).toMatchObject({ replicas: 2, memory: "2G", hostname: "http://id.lab.test:8080" });
     });
 
@@ -60,11 +61,11 @@ describe("the identity slice of the stack config", () => {
     });
 
     test("prod serves its logins over https only; dev and the lab may use http", () => {
-        expect(problems(labConfig({ profile: "prod", ...NO_BACKUP, identity: { hostname: "http://id.example.com" } }))).toEqual([
+        expect(problems(labConfig({ profile: "prod", ...PROD_MINIMAL, identity: { hostname: "http://id.example.com" } }))).toEqual([
             'swarm-etl:identity.hostname: "http://id.example.com" is plain HTTP, and prod signs people in only over TLS (it ends at the edge); fix: use https, e.g. https://id.example.com',
         ]);
-        expect(() => parseStackConfig(labConfig({ profile: "prod", ...NO_BACKUP, identity: { hostname: "https://id.example.com" } }))).not.toThrow();
-        expect(() => parseStackConfig(labConfig({ profile: "dev", identity: { hostname: "http://id.dev.example.com" } }))).not.toThrow();
+        expect(() => parseStackConfig(labConfig({ profile: "prod", ...PROD_MINIMAL, identity: { hostname: "https://id.example.com" } }))).not.toThrow();
+        expect(() => parseStackConfig(labConfig({ profile: "dev", ...PROD_MINIMAL, identity: { hostname: "http://id.dev.example.com" } }))).not.toThrow();
     });
 
     test("clients of UIs that sign people in themselves: one per UI, its redirect URIs, the realm's roles; each problem under its key with the fix", () => {
@@ -87,11 +88,11 @@ describe("the identity slice of the stack config", () => {
 
     test("prod sends login codes over https only: a plain-HTTP redirect URI or root URL of a client is an error there, not in dev", () => {
         const http = { clientId: "grafana", rootUrl: "http://grafana.example.com", redirectUris: ["http://grafana.example.com/login/generic_oauth", "/cb"] };
-        expect(problems(labConfig({ profile: "prod", ...NO_BACKUP, identity: { clients: [http] } }))).toEqual([
+        expect(problems(labConfig({ profile: "prod", ...PROD_MINIMAL, identity: { clients: [http] } }))).toEqual([
             'swarm-etl:identity.clients[0].rootUrl: "http://grafana.example.com" is plain HTTP, and prod sends login codes only over TLS; fix: https://grafana.example.com',
             'swarm-etl:identity.clients[0].redirectUris[0]: "http://grafana.example.com/login/generic_oauth" is plain HTTP, and prod sends login codes only over TLS; fix: https://grafana.example.com/login/generic_oauth',
         ]);
-        expect(() => parseStackConfig(labConfig({ profile: "dev", identity: { clients: [http] } }))).not.toThrow();
+        expect(() => parseStackConfig(labConfig({ profile: "dev", ...PROD_MINIMAL, identity: { clients: [http] } }))).not.toThrow();
     });
 
     test("a memory limit that is not a Swarm size", () => {
@@ -141,7 +142,7 @@ describe("the identity slice of the stack config", () => {
         const { "identity-keycloak": _drop, ...images } = LAB_IMAGES;
         expect(problems(labConfig({ images }))).toEqual([`swarm-etl:images.identity-keycloak: is not set, and identity is enabled; ${IMAGE_FIX}`]);
         const tagged = { ...LAB_IMAGES, "identity-keycloak": "198.18.20.2:5000/swarm-etl/identity-keycloak:26" };
-        expect(problems(labConfig({ profile: "prod", ...NO_BACKUP, images: tagged }))).toEqual([
+        expect(problems(labConfig({ profile: "prod", ...PROD_MINIMAL, images: tagged }))).toEqual([
             'swarm-etl:images.identity-keycloak: "198.18.20.2:5000/swarm-etl/identity-keycloak:26" is not pinned by digest; fix: use the reference images/build.sh recorded (<registry>/<repo>@sha256:…)',
         ]);
         expect(() => parseStackConfig(labConfig({ images: tagged }))).not.toThrow();

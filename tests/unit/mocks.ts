@@ -66,6 +66,12 @@ export const LAB_IMAGES = {
     "identity-keycloak": `198.18.20.2:5000/swarm-etl/identity-keycloak@${digest("9")}`,
     "edge-proxy": `198.18.20.2:5000/swarm-etl/edge-proxy@${digest("8")}`,
     "edge-auth": `198.18.20.2:5000/swarm-etl/edge-auth@${digest("7")}`,
+    ...Object.fromEntries(
+        ["observability-prometheus", "observability-alertmanager", "observability-node-exporter", "observability-swarm-exporter", "observability-socket-proxy", "observability-blackbox", "observability-cadvisor", "logs-collector", "logs-victorialogs", "traces-jaeger"].map((n, i) => [
+            n,
+            `198.18.20.2:5000/swarm-etl/${n}@${digest("0123456789"[i])}`,
+        ]),
+    ),
 };
 
 /** A complete, valid lab configuration (the shape `lab/lab.sh up` writes). */

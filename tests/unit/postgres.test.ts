@@ -60,10 +60,10 @@ describe("the postgres slice of the stack config", () => {
             "swarm-etl:postgres.backup.node: wkr1 runs a PostgreSQL member: losing it could lose the primary and its backups together; fix: choose a node without a member",
         ]);
         expect(problems(withPostgres({ backup: { node: "mgr9" } }))).toEqual(['swarm-etl:postgres.backup.node: "mgr9" is not a node of the stack (nodes: mgr1, mgr2, mgr3, wkr1, wkr2); fix: name one of them']);
-        expect(problems(labConfig({ profile: "prod", postgres: { backup: { node: "mgr2" } } }))).toEqual([
+        expect(problems(labConfig({ profile: "prod", postgres: { backup: { node: "mgr2" } }, observability: { enabled: false } }))).toEqual([
             'swarm-etl:postgres.backup.node: mgr2 is drained, so the repository could not run there; fix: choose an active node (label it swarm-etl.backup: "true")',
         ]);
-        expect(problems(labConfig({ profile: "prod" }))).toEqual([
+        expect(problems(labConfig({ profile: "prod", observability: { enabled: false } }))).toEqual([
             "swarm-etl:postgres.backup.node: no node can hold the backup repository (every active node runs a member); fix: add a node labelled swarm-etl.backup=true, set postgres.backup.node, or set postgres.backup.enabled false",
         ]);
         expect(problems(withPostgres({ backup: { retention: { full: 0 } } }))).toEqual(["swarm-etl:postgres.backup.retention.full: 0 must be 1 or more; fix: use a number of at least 1"]);
@@ -103,7 +103,7 @@ describe("the postgres slice of the stack config", () => {
 
     test("postgres disabled needs neither the images nor labelled nodes", () => {
         const workers = [1, 2].map((i) => ({ name: `wkr${i}`, privateAddress: `198.18.20.${20 + i}`, hostKey: HOST_KEY }));
-        expect(() => parseStackConfig(withPostgres({ enabled: false }, { images: {}, workers }))).not.toThrow();
+        expect(() => parseStackConfig(withPostgres({ enabled: false }, { images: {}, workers, observability: { enabled: false } }))).not.toThrow();
     });
 
     test("an even number of etcd members (and, unlabelled, nodes that lack the etcd label)", () => {
@@ -219,7 +219,7 @@ describe("the postgres slice of the stack config", () => {
 
     test("the images missing", () => {
         const fix = "fix: run `images/build.sh --registry <registry> --via <manager> --stack <stack>` (the lab: `images/build.sh --lab`), which records it";
-        expect(problems(labConfig({ images: {} }))).toEqual([
+        expect(problems(labConfig({ images: {}, observability: { enabled: false } }))).toEqual([
             `swarm-etl:images.postgres: is not set, and postgres is enabled; ${fix}`,
             `swarm-etl:images.postgres-etcd: is not set, and postgres is enabled; ${fix}`,
             `swarm-etl:images.postgres-router: is not set, and postgres is enabled; ${fix}`,
@@ -234,7 +234,7 @@ describe("the postgres slice of the stack config", () => {
 
     test("an image not pinned by digest: refused in prod, accepted in the lab", () => {
         const images = { ...LAB_IMAGES, postgres: "198.18.20.2:5000/swarm-etl/postgres:15" };
-        expect(problems(labConfig({ profile: "prod", images, postgres: { backup: { enabled: false } } }))).toEqual([
+        expect(problems(labConfig({ profile: "prod", images, postgres: { backup: { enabled: false } }, observability: { enabled: false } }))).toEqual([
             'swarm-etl:images.postgres: "198.18.20.2:5000/swarm-etl/postgres:15" is not pinned by digest; fix: use the reference images/build.sh recorded (<registry>/<repo>@sha256:…)',
         ]);
         expect(() => parseStackConfig(labConfig({ images }))).not.toThrow();

@@ -26,7 +26,7 @@ describe("index.ts with the lab profile", () => {
         for (let i = 0; i < 200 && !(["demo-web", "swarm-wkr2-spec", "pg-reconcile", "pg-backup-diff", "keycloak"].every((n) => registered.some((r) => r.name === n))); i++) await new Promise((r) => setTimeout(r, 10));
     });
 
-    test("declares the cluster, the data tier, Spark, the ETL, Keycloak, the realm, the edge and the demo stack, nothing else", () => {
+    test("declares the cluster, the data tier, Spark, the ETL, Keycloak, the realm, the edge, metrics, logs, traces and the demo stack, nothing else", () => {
         const byType = registered.map((r) => `${r.type} ${r.name}`).sort();
         const hosts = ["mgr1", "mgr2", "mgr3", "wkr1", "wkr2"];
         expect(byType).toEqual(
@@ -91,6 +91,27 @@ describe("index.ts with the lab profile", () => {
                 "pulumi-nodejs:dynamic/swarm:Config edge-nginx",
                 "pulumi-nodejs:dynamic/swarm:Service edge",
                 "pulumi-nodejs:dynamic/swarm:Service edge-auth",
+                // Logs: the collector on every node (its state volume on each), VictoriaLogs (the lab's store) on mgr1 with its volume.
+                "swarm:stacks:Logs logs",
+                "pulumi-nodejs:dynamic/swarm:Network logs-net",
+                "pulumi-nodejs:dynamic/swarm:Config logs-collector",
+                "pulumi-nodejs:dynamic/swarm:ImageCheck logs-images",
+                ...["collector", "store"].map((s) => `pulumi-nodejs:dynamic/swarm:Service logs-${s}`),
+                "pulumi-nodejs:dynamic/swarm:Volume logs-store-data",
+                ...hosts.map((h) => `pulumi-nodejs:dynamic/swarm:Volume logs-collector-state-${h}`),
+                // Traces: Jaeger beside the log store.
+                "swarm:stacks:Traces traces",
+                "pulumi-nodejs:dynamic/swarm:Config traces-jaeger",
+                "pulumi-nodejs:dynamic/swarm:ImageCheck traces-image",
+                "pulumi-nodejs:dynamic/swarm:Service traces-jaeger",
+                "pulumi-nodejs:dynamic/swarm:Volume traces-data",
+                // Metrics and alerts: Prometheus and Alertmanager on the control manager (mgr1), the exporters, cAdvisor, the edge's certificate probe.
+                "swarm:stacks:Observability observability",
+                "pulumi-nodejs:dynamic/swarm:Network observability-net",
+                "pulumi-nodejs:dynamic/swarm:ImageCheck observability-images",
+                ...["alertmanager", "blackbox", "prometheus", "rules", "thresholds"].map((c) => `pulumi-nodejs:dynamic/swarm:Config observability-${c}`),
+                ...["alertmanager", "blackbox", "cadvisor", "node-exporter", "prometheus", "socket-proxy", "swarm-exporter"].map((s) => `pulumi-nodejs:dynamic/swarm:Service observability-${s}`),
+                ...["alertmanager-data", "docker-ro", "prometheus-data"].map((v) => `pulumi-nodejs:dynamic/swarm:Volume observability-${v}`),
             ].sort(),
         );
     });
@@ -146,7 +167,7 @@ describe("index.ts with the lab profile", () => {
             image: LAB_IMAGES["identity-keycloak"],
             replicas: 1,
             endpointMode: "dnsrr",
-            networks: ["net-keycloak-net", "net-pg-net"],
+            networks: ["net-keycloak-net", "net-pg-net", "net-logs-net"],
             env: { KC_DB_URL: "jdbc:postgresql://pg-router:5432/keycloak?socketTimeout=30&connectTimeout=5&tcpKeepAlive=true", KC_DB_USERNAME: "keycloak", KC_DB_PASSWORD_FILE: "/run/secrets/keycloak-db", KC_HOSTNAME: "https://id.lab.swarm-etl.test:8443", KC_HOSTNAME_BACKCHANNEL_DYNAMIC: "true", KC_CACHE: "local" },
             resources: { limits: { cpus: 1, memory: "1536M" } },
         });

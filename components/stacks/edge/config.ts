@@ -18,8 +18,15 @@ export const EDGE_UIS = {
     id: { what: "Keycloak's admin console", needs: "identity", roles: ["platform-admin"] },
     spark: { what: "the Spark master's UI", needs: "spark", roles: ["platform-admin", "data-engineer"] },
     "spark-history": { what: "the Spark history server", needs: "spark", roles: ["platform-admin", "data-engineer", "analyst"] },
+    prometheus: { what: "Prometheus' UI (metrics, alerts, targets)", needs: "observability", roles: ["platform-admin", "data-engineer"] },
+    alertmanager: { what: "Alertmanager's UI (alerts, silences)", needs: "observability", roles: ["platform-admin", "data-engineer"] },
+    logs: { what: "VictoriaLogs' UI (the lab's log store; Loki has none: Grafana reads it)", needs: "logs-ui", roles: ["platform-admin", "data-engineer"] },
+    traces: { what: "Jaeger's UI and query API", needs: "traces", roles: ["platform-admin", "data-engineer"] },
+    grafana: { what: "Grafana (it maps the realm's roles to its own)", needs: "grafana", roles: ["platform-admin", "data-engineer", "analyst", "viewer"] },
 } as const;
 export type EdgeUiName = keyof typeof EDGE_UIS;
+/** What deploys a UI: its part of the config. */
+export type EdgeUiPart = (typeof EDGE_UIS)[EdgeUiName]["needs"];
 
 const uiSchema = z.strictObject({
     /** The realm roles that may use the UI (every other signed-in person gets 403). */
@@ -54,10 +61,10 @@ export function resolveEdge(edge: EdgeConfig, identityEnabled: boolean, profile:
 }
 
 /** The roles of each UI the stack deploys: config over the defaults. */
-export function edgeUiRoles(edge: Pick<EdgeConfig, "uis">, deployed: Record<"identity" | "spark", boolean>): Record<string, string[]> {
+export function edgeUiRoles(edge: Pick<EdgeConfig, "uis">, deployed: Partial<Record<EdgeUiPart, boolean>>): Record<string, string[]> {
     return Object.fromEntries(
         (Object.entries(EDGE_UIS) as [EdgeUiName, (typeof EDGE_UIS)[EdgeUiName]][])
-            .filter(([, u]) => deployed[u.needs])
+            .filter(([, u]) => deployed[u.needs] === true)
             .map(([name, u]) => [name, [...(edge.uis[name]?.roles ?? u.roles)]]),
     );
 }
@@ -65,10 +72,20 @@ export function edgeUiRoles(edge: Pick<EdgeConfig, "uis">, deployed: Record<"ide
 /** Keycloak's public URL behind the edge: identity.hostname when set (the edge serves that host), else id.<domain>. */
 export const edgeKeycloakUrl = (edge: Pick<ResolvedEdgeConfig, "domain" | "port">, identityHostname?: string) => identityHostname?.replace(/\/$/, "") ?? hostUrl("id", edge.domain, edge.port);
 
+/** The config that leaves each part out, for the messages. */
+const PART_KEYS: Record<EdgeUiPart, string> = {
+    identity: "identity.enabled is false",
+    spark: "spark.enabled is false",
+    observability: "observability.enabled is false",
+    "logs-ui": "observability.logs is off, or its store is Loki, which has no UI",
+    traces: "observability.traces is off",
+    grafana: "observability.grafana is off, as it always is in the lab",
+};
+
 /** Every problem of the slice that needs the rest of the config, as `[path under edge, message]`. */
 export function edgeStackProblems(
     edge: ResolvedEdgeConfig,
-    ctx: { identityEnabled: boolean; sparkEnabled: boolean; roles: readonly string[]; images: Record<string, string>; profile: string },
+    ctx: { identityEnabled: boolean; deployed: Partial<Record<EdgeUiPart, boolean>>; roles: readonly string[]; images: Record<string, string>; profile: string },
 ): [(string | number)[], string][] {
     if (!edge.enabled) return [];
     const out: [(string | number)[], string][] = [];
@@ -84,7 +101,7 @@ export function edgeStackProblems(
             out.push([["uis", name], `is not a UI of the platform (${Object.keys(EDGE_UIS).join(", ")}); fix: use one of those names, or remove it`]);
             continue;
         }
-        if (!(known.needs === "identity" ? ctx.identityEnabled : ctx.sparkEnabled)) out.push([["uis", name], `${known.what} is not deployed (${known.needs}.enabled is false); fix: remove edge.uis.${name}, or enable ${known.needs}`]);
+        if (ctx.deployed[known.needs] !== true) out.push([["uis", name], `${known.what} is not deployed (${PART_KEYS[known.needs]}); fix: remove edge.uis.${name}, or enable it`]);
         ui.roles.forEach((r, i) => {
             if (!ctx.roles.includes(r)) out.push([["uis", name, "roles", i], `${JSON.stringify(r)} is not a role of the realm (${ctx.roles.join(", ")}); fix: use one of those`]);
         });

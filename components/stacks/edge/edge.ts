@@ -19,8 +19,8 @@ const NGINX_UID = "33"; // www-data in Debian
 const OAUTH2_PROXY_UID = "10003";
 
 export interface EdgeUi extends EdgeUiRender {
-    /** A network the UI's service is on (the edge joins it). */
-    readonly networkId: pulumi.Input<string>;
+    /** A network the UI's service is on (the edge joins it). @default - the edge's own network (the UI's service joins that) */
+    readonly networkId?: pulumi.Input<string>;
 }
 
 export interface EdgeArgs {
@@ -147,7 +147,7 @@ export class Edge extends pulumi.ComponentResource {
         );
 
         const conf = new Config(`${name}-nginx`, { ...conn, name: `${name}-nginx`, data: renderNginxConf(render), labels }, child);
-        const uiNetworks = [...new Set(args.uis.map((u) => u.networkId))];
+        const uiNetworks = [...new Set(args.uis.flatMap((u) => (u.networkId === undefined ? [] : [u.networkId])))];
         this.proxy = new Service(
             name,
             {

@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, ImageCheck, Network, Service, Volume } from "../../../providers/swarm";
 import type { MetricsTarget } from "../observability/render";
 import { COLLECTOR_STATE_DIR, CONTAINERS_DIR, LOG_PORTS, LOG_STORES, LogStoreKind, renderCollectorConfig, renderLokiConfig } from "./render";
+import { controlLabels } from "../../placement";
 
 /** The images, by their names in `swarm-etl:images` (Loki's only where the store is Loki). */
 export const LOGS_IMAGES = { collector: "logs-collector", victorialogs: "logs-victorialogs", loki: "logs-loki" } as const;
@@ -141,7 +142,7 @@ export class Logs extends pulumi.ComponentResource {
                 restartPolicy,
                 stopGracePeriod: "20s",
                 resources: { limits: { cpus: 0.5, memory: "160M" } },
-                labels: { ...labels, "swarm-etl.role": "log-collector", "swarm-etl.stateful": "false", "swarm-etl.reads-host": CONTAINERS_DIR },
+                labels: { ...labels, ...controlLabels, "swarm-etl.role": "log-collector", "swarm-etl.stateful": "false", "swarm-etl.reads-host": CONTAINERS_DIR },
             },
             pulumi.mergeOptions(after, { dependsOn: [this.store, ...state] }),
         );

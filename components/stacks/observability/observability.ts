@@ -22,6 +22,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Config, HostConnection, ImageCheck, Network, Service, Volume } from "../../../providers/swarm";
 import { AlertmanagerRender, CADVISOR_LABELS, DOCKER_RO_DIR, MetricsTarget, PORTS, Receiver, renderAlertmanagerConfig, renderBlackboxConfig, renderPrometheusConfig, RULES_DIR, ScrapeTarget, TEXTFILE_DIR, TlsProbe } from "./render";
 import { renderThresholds, ThresholdInputs } from "./thresholds";
+import { controlLabels } from "../../placement";
 
 /** The images, by their names in `swarm-etl:images`. */
 export const OBSERVABILITY_IMAGES = {
@@ -64,6 +65,8 @@ export interface ObservabilityArgs {
     readonly tlsProbes?: readonly (TlsProbe & { readonly networkId: pulumi.Input<string> })[];
     readonly alerting: AlertmanagerRender;
     readonly thresholds: ThresholdInputs;
+    /** Networks Prometheus and Alertmanager also join, where the edge reaches their UIs (the edge's own). @default - none */
+    readonly uiNetworkIds?: readonly pulumi.Input<string>[];
     readonly endpointMode?: "vip" | "dnsrr";
     /** @default - true */
     readonly encrypted?: boolean;
@@ -143,7 +146,7 @@ export class Observability extends pulumi.ComponentResource {
                 healthcheck: { test: ["CMD", "test", "-S", `${DOCKER_RO_DIR}/docker.sock`], interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" },
                 restartPolicy,
                 resources: { limits: { cpus: 0.25, memory: "64M" } },
-                labels: { ...labels, "swarm-etl.role": "docker-api-proxy", "swarm-etl.docker-api": "read-only-proxy", "swarm-etl.stateful": "false" },
+                labels: { ...labels, ...controlLabels, "swarm-etl.role": "docker-api-proxy", "swarm-etl.docker-api": "read-only-proxy", "swarm-etl.stateful": "false" },
             },
             after,
         );
@@ -169,7 +172,7 @@ export class Observability extends pulumi.ComponentResource {
                     healthcheck: health(PORTS.cadvisor, "/healthz"),
                     restartPolicy,
                     resources: { limits: { cpus: 0.25, memory: "128M" } },
-                    labels: { ...labels, "swarm-etl.role": "cadvisor", "swarm-etl.stateful": "false" },
+                    labels: { ...labels, ...controlLabels, "swarm-etl.role": "cadvisor", "swarm-etl.stateful": "false" },
                 },
                 pulumi.mergeOptions(after, { dependsOn: [this.socketProxy] }),
             );
@@ -195,7 +198,7 @@ export class Observability extends pulumi.ComponentResource {
                 healthcheck: health(PORTS.nodeExporter, "/metrics"),
                 restartPolicy,
                 resources: { limits: { cpus: 0.25, memory: "64M" } },
-                labels: { ...labels, "swarm-etl.role": "node-exporter", "swarm-etl.stateful": "false" },
+                labels: { ...labels, ...controlLabels, "swarm-etl.role": "node-exporter", "swarm-etl.stateful": "false" },
             },
             after,
         );
@@ -213,7 +216,7 @@ export class Observability extends pulumi.ComponentResource {
                 healthcheck: health(PORTS.swarmExporter, "/metrics"),
                 restartPolicy,
                 resources: { limits: { cpus: 0.25, memory: "96M" } },
-                labels: { ...labels, "swarm-etl.role": "swarm-exporter", "swarm-etl.stateful": "false" },
+                labels: { ...labels, ...controlLabels, "swarm-etl.role": "swarm-exporter", "swarm-etl.stateful": "false" },
             },
             pulumi.mergeOptions(after, { dependsOn: [this.socketProxy] }),
         );
@@ -226,7 +229,7 @@ export class Observability extends pulumi.ComponentResource {
                 name: this.names.alertmanager,
                 image: args.images.alertmanager,
                 args: [`--data.maintenance-interval=${args.snapshotInterval ?? "1m"}`],
-                networks: [this.network.networkId],
+                networks: [this.network.networkId, ...(args.uiNetworkIds ?? [])],
                 endpointMode,
                 constraints: [amData.constraint],
                 mounts: [{ type: "volume", source: n("alertmanager-data"), target: "/data" }],
@@ -236,7 +239,7 @@ export class Observability extends pulumi.ComponentResource {
                 stopGracePeriod: "10s",
                 updateConfig: { parallelism: 1, order: "stop-first" },
                 resources: { limits: { cpus: 0.25, memory: "128M" } },
-                labels: { ...labels, "swarm-etl.role": "alertmanager", "swarm-etl.stateful": "true", "swarm-etl.ui": "true" },
+                labels: { ...labels, ...controlLabels, "swarm-etl.role": "alertmanager", "swarm-etl.stateful": "true", "swarm-etl.ui": "true" },
             },
             after,
         );
@@ -292,7 +295,8 @@ export class Observability extends pulumi.ComponentResource {
         const promConf = new Config(n("prometheus"), { ...conn, name: n("prometheus"), data: renderPrometheusConfig({ alertmanager: `${this.names.alertmanager}:${PORTS.alertmanager}`, targets, scrapeInterval: args.scrapeInterval, scrapeTimeout: args.scrapeTimeout, evaluationInterval: args.evaluationInterval, tlsProbes: probes, blackbox: `${blackboxName}:${PORTS.blackbox}` }), labels }, child);
         const rules = new Config(n("rules"), { ...conn, name: n("rules"), data: fs.readFileSync(RULES_FILE, "utf8"), labels }, child);
         const thresholds = new Config(n("thresholds"), { ...conn, name: n("thresholds"), data: renderThresholds(args.thresholds), labels }, child);
-        const networks = [...new Set([this.network.networkId as pulumi.Input<string>, ...args.targets.map((t) => t.networkId)])];
+        // Each network once (targets of one component share theirs).
+        const networks = pulumi.all([this.network.networkId, ...args.targets.map((t) => t.networkId), ...(args.uiNetworkIds ?? [])]).apply((ids) => [...new Set(ids)]);
 
         this.prometheus = new Service(
             this.names.prometheus,
@@ -316,7 +320,7 @@ export class Observability extends pulumi.ComponentResource {
                 stopGracePeriod: "30s",
                 updateConfig: { parallelism: 1, order: "stop-first" },
                 resources: { limits: { cpus: 1, memory: "1G" } },
-                labels: { ...labels, "swarm-etl.role": "prometheus", "swarm-etl.stateful": "true", "swarm-etl.ui": "true" },
+                labels: { ...labels, ...controlLabels, "swarm-etl.role": "prometheus", "swarm-etl.stateful": "true", "swarm-etl.ui": "true" },
             },
             pulumi.mergeOptions(after, { dependsOn: [this.socketProxy, this.alertmanager, ...(this.blackbox ? [this.blackbox] : [])] }),
         );

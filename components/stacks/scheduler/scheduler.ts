@@ -6,6 +6,7 @@
 // Docker API (the socket, mounted; never TCP) to create services: it has no network and no port.
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection, RUN_OF_LABEL, Service } from "../../../providers/swarm";
+import { controlLabels } from "../../placement";
 
 /** Runs carry `swarm-etl.run-of=<template>`; deleting a template deletes its runs (the Service provider). */
 export { RUN_OF_LABEL };
@@ -51,7 +52,7 @@ export class Scheduler extends pulumi.ComponentResource {
                 stopGracePeriod: "5s",
                 // One at a time: a start-first update would run two schedulers for a moment.
                 updateConfig: { parallelism: 1, order: "stop-first" },
-                labels: { "swarm-etl.stack": name, "swarm-etl.role": "scheduler", "swarm-etl.stateful": "false", "swarm-etl.docker-api": "manager", "swarm-etl.singleton": "true" },
+                labels: { "swarm-etl.stack": name, ...controlLabels, "swarm-etl.role": "scheduler", "swarm-etl.stateful": "false", "swarm-etl.docker-api": "manager", "swarm-etl.singleton": "true" },
             },
             { parent: this, dependsOn: opts?.dependsOn },
         );

@@ -87,6 +87,8 @@ describe("pulumi preview --policy-pack policy (the real engine, the lab's stack 
             config["swarm-etl:profile"] = "prod";
             const managers = config["swarm-etl:managers"] as { name: string; availability?: string }[];
             managers[1].availability = "active";
+            // Without a control manager, prod has no manager for Prometheus (the next test has one).
+            config["swarm-etl:observability"] = { enabled: false };
         });
         const drained = out.match(/\[mandatory\][^\n]*prod-managers-drained[^\n]*\n[^\n]*\n[^\n]*/g) ?? [];
         expect(drained).toHaveLength(1);
@@ -97,6 +99,21 @@ describe("pulumi preview --policy-pack policy (the real engine, the lab's stack 
         for (const passes of ["prod-autolock", "prod-three-managers", "swarm-managers-odd", "ssh-host-key-pinned", "can't run policy"]) {
             expect([passes, out.includes(passes)]).toEqual([passes, false]);
         }
+        expect(code).not.toBe(0);
+    });
+
+    test("profile prod with a control manager: it stays active for Prometheus and the node agents, every other service keeps off it", () => {
+        const { code, out } = preview("prod-control", "prod", (config) => {
+            config["swarm-etl:profile"] = "prod";
+            const managers = config["swarm-etl:managers"] as { name: string; labels?: Record<string, string> }[];
+            managers[0].labels = { ...managers[0].labels, "swarm-etl.control": "true" };
+            // The lab builds VictoriaLogs, not Loki (AGPL); alerts go to a webhook.
+            config["swarm-etl:observability"] = { logs: { store: "victorialogs" }, alerting: { receivers: [{ name: "ops", webhook: { url: "https://hooks.example.com/am" } }] } };
+        });
+        for (const s of ["observability-prometheus", "observability-node-exporter", "logs-collector", "swarm-etl-scheduler"]) expect(out).toContain(s);
+        expect(out).not.toContain("prod-managers-drained");
+        expect(out).not.toContain("can't run policy");
+        expect(out).toMatch(/\[mandatory\][^\n]*encrypted-data-overlays/); // the lab config keeps encryptOverlays false
         expect(code).not.toBe(0);
     });
 

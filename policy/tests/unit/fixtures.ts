@@ -121,6 +121,8 @@ export interface ClusterShape {
     workers?: Host[];
     /** Availability each NodeSpec sets, per host; hosts left out get no NodeSpec. */
     availability?: Partial<Record<Host, string>>;
+    /** Node labels the NodeSpec of a host (in `availability`) sets. @default - {} */
+    labels?: Partial<Record<Host, Record<string, string> | typeof UNKNOWN.object>>;
     /**
      * How a NodeSpec names its node: `dependency` as in a preview of new nodes (node: join.nodeId,
      * unknown, with a property dependency on the SwarmJoin), `name` by host name. @default - dependency
@@ -145,7 +147,7 @@ export function cluster(shape: ClusterShape): StackResource[] {
         res.push({
             type: TYPES.nodeSpec,
             name: `swarm-${host}-spec`,
-            props: { connection: managerConnection(), privateKey: PRIVATE_KEY, node: byName ? `prod-${host}` : UNKNOWN.string, availability, labels: {} },
+            props: { connection: managerConnection(), privateKey: PRIVATE_KEY, node: byName ? `prod-${host}` : UNKNOWN.string, availability, labels: shape.labels?.[host as Host] ?? {} },
             propertyDependencies: byName ? {} : { node: [`swarm-${host}`] },
         });
     }
