@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: bring the lab up, run `pulumi up --stack lab` with the real engine (the swarm, the
 # data tier, Spark, the ETL job run on it into the warehouse, Keycloak with the platform realm, the
-# edge), print the stack's outputs, what the ETL loaded and the UIs' URLs. Does its own setup on a fresh machine.
+# edge, metrics, alerts, logs and traces), print the stack's outputs, what the ETL loaded and the UIs' URLs. Does its own setup on a fresh machine.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -61,7 +61,7 @@ signed in through Keycloak as admin (first password in $pw_file; you choose a ne
 $(pulumi stack output edgeUrls --stack lab --json | python3 -c 'import json,sys; [print(f"  {k:<14} {v}") for k, v in json.load(sys.stdin).items()]')
   The names are not in any DNS: map them to $entrance, e.g.
     chromium --host-resolver-rules="MAP *.lab.swarm-etl.test $entrance" --ignore-certificate-errors
-  or add "$entrance id.lab.swarm-etl.test auth.lab.swarm-etl.test spark.lab.swarm-etl.test spark-history.lab.swarm-etl.test" to /etc/hosts
+  or add "$entrance auth.lab.swarm-etl.test $(pulumi stack output edgeUrls --stack lab --json | python3 -c 'import json,sys,urllib.parse; print(" ".join(urllib.parse.urlsplit(v).hostname for v in json.load(sys.stdin).values()))')" to /etc/hosts
   and trust $SWARM_ETL_LAB_DIR/edge.pem (the edge's certificate, the edgeCertificate output).
   The Admin REST API: the service account swarm-etl-admin, its secret from pulumi stack output --stack lab --show-secrets keycloakAdminClientSecret (docs/identity.md)
   the run's log  ssh -F $SWARM_ETL_LAB_DIR/ssh/config mgr1 docker service logs etl-flights
