@@ -29,11 +29,17 @@ function ciScript(script: string, args: string[], extraEnv: Record<string, strin
     return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
+/** True when `v` holds a value encrypted for another stack (`{ secure: … }`). */
+const holdsSecret = (v: unknown): boolean => typeof v === "object" && v !== null && ("secure" in v || Object.values(v).some(holdsSecret));
+
 /** Previews the stack with the lab's config changed by `edit`, under the policy config of `policyStack`. */
 function preview(name: string, policyStack: "lab" | "dev" | "prod", edit: (config: Record<string, unknown>) => void = () => {}) {
     const file = path.join(work, `Pulumi.${STACK}.yaml`);
     const stackFile = fs.existsSync(file) ? (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) : {};
-    const config = (YAML.parse(fs.readFileSync(LAB_CONFIG, "utf8")) as { config: Record<string, unknown> }).config;
+    // Keys encrypted with the lab stack's own salt (`npm run demo` adds its person under
+    // identity.users) cannot be read here: the previews go without them.
+    const lab = (YAML.parse(fs.readFileSync(LAB_CONFIG, "utf8")) as { config: Record<string, unknown> }).config;
+    const config = Object.fromEntries(Object.entries(lab).filter(([, v]) => !holdsSecret(v)));
     edit(config);
     fs.writeFileSync(file, YAML.stringify({ ...stackFile, config }));
     const r = pulumi(["preview", "--stack", STACK, "--non-interactive", "--color", "never", "--policy-pack", POLICY_DIR, "--policy-pack-config", path.join(POLICY_DIR, "config", `${policyStack}.json`)]);
