@@ -382,7 +382,7 @@ const observability = obsOn
                   ...(traces?.metricsTargets ?? []),
               ],
               tlsProbes: edge ? [edge.tlsProbe] : [],
-              alerting: alertingOf(cfg.observability),
+              alerting: alertingOf(cfg.observability, pulumi.secret),
               thresholds: {
                   etl: etl && cfg.etl.schedule ? { cron: cfg.etl.schedule.cron, timeZone: cfg.etl.schedule.timeZone } : undefined,
                   backups: repository ? { ...DEFAULT_SCHEDULES, ...cfg.postgres.backup.schedules } : undefined,

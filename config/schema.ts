@@ -441,7 +441,7 @@ export class ConfigError extends Error {
 }
 
 /** Placeholder shown instead of a secret config value in error messages. */
-const SECRET_KEYS = new Set(["sshPrivateKey", "privateKey", "initialPassword"]);
+const SECRET_KEYS = new Set(["sshPrivateKey", "privateKey", "initialPassword", "password", "url"]);
 
 /**
  * Validate the project's configuration namespace.

@@ -2,7 +2,7 @@
 // prod the control manager), where the stores go, alert receivers, Grafana (never in the lab) and
 // the images each part needs, every problem under its key with the fix.
 import { parseStackConfig } from "../../config/schema";
-import { resolveObservabilityNodes } from "../../components/stacks/observability/config";
+import { alertingOf, resolveObservabilityNodes } from "../../components/stacks/observability/config";
 import { configProblems, HOST_KEY, LAB_IMAGES, labConfig } from "./mocks";
 
 const RECEIVERS = { alerting: { receivers: [{ name: "ops", webhook: { url: "https://hooks.example.com/am" } }] } };
@@ -54,6 +54,24 @@ describe("the observability slice of the stack config", () => {
         expect(configProblems(withControl(prod({}, bad)))).toEqual([
             'swarm-etl:observability.alerting: receiver ops: webhook url "hooks" is not an http(s) URL; fix: e.g. https://hooks.example.com/alertmanager',
             'swarm-etl:observability.alerting: receiver "pager" is not declared (receivers: ops); fix: declare it, or route to one of them',
+        ]);
+    });
+
+    test("receivers: mail and a chat with their secrets (wrapped as secrets for the program), one without any destination, a chat URL never echoed", () => {
+        const receivers = [
+            { name: "ops", email: { to: "ops@example.com", from: "am@example.com", smarthost: "smtp.example.com:587", username: "am", password: "smtp-pass" }, chat: { url: "https://chat.example.com/hooks/tok", channel: "#ops" } },
+        ];
+        const cfg = parseStackConfig(withControl(prod({}, { alerting: { receivers } })));
+        const wrapped: string[] = [];
+        const alerting = alertingOf(cfg.observability, (v) => {
+            wrapped.push(v);
+            return `secret(${v.length})`;
+        });
+        expect(wrapped).toEqual(["smtp-pass", "https://chat.example.com/hooks/tok"]);
+        expect(alerting.receivers[0]).toMatchObject({ email: { password: "secret(9)", username: "am" }, chat: { url: "secret(34)", channel: "#ops" } });
+        expect(configProblems(withControl(prod({}, { alerting: { receivers: [{ name: "void" }, { name: "bad", chat: { url: "chat.example.com/hooks/tok" } }] } })))).toEqual([
+            "swarm-etl:observability.alerting.receivers[0]: has no destination; fix: give it a webhook, an email or a chat (or remove it)",
+            "swarm-etl:observability.alerting.receivers[1].chat.url: [secret] is not an http(s) URL; fix: the chat's incoming webhook URL, as a config secret",
         ]);
     });
 

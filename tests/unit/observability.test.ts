@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { renderAlertmanagerConfig, renderBlackboxConfig, renderPrometheusConfig } from "../../components/stacks/observability/render";
-import { Observability, observabilityArgsProblems } from "../../components/stacks/observability/observability";
+import { ALERTMANAGER_UID, Observability, observabilityArgsProblems } from "../../components/stacks/observability/observability";
 import { installMocks, Registered, valueOf } from "./mocks";
 
 function check(tool: string, args: string[], file: string, data: string): string {
@@ -91,6 +91,25 @@ describe("Alertmanager's configuration", () => {
         ]);
     });
 
+    test("mail and a chat: amtool accepts them; their secrets are files, never in the config", () => {
+        const text = renderAlertmanagerConfig({
+            receivers: [
+                { name: "ops", email: { to: "ops@example.com", from: "am@example.com", smarthost: "smtp.example.com:587", username: "am", passwordFile: "/run/secrets/obs-alerting-ops-smtp" }, chat: { urlFile: "/run/secrets/obs-alerting-ops-chat", channel: "#ops" } },
+                { name: "relay", email: { to: "a@b.c", from: "d@e.f", smarthost: "relay:25", requireTls: false } },
+            ],
+            defaultReceiver: "ops",
+        });
+        expect(check("amtool", ["check-config"], "alertmanager.yml", text)).toContain("SUCCESS");
+        expect(parse(text).receivers).toEqual([
+            {
+                name: "ops",
+                email_configs: [{ to: "ops@example.com", from: "am@example.com", smarthost: "smtp.example.com:587", auth_username: "am", auth_password_file: "/run/secrets/obs-alerting-ops-smtp", require_tls: true, send_resolved: true }],
+                slack_configs: [{ api_url_file: "/run/secrets/obs-alerting-ops-chat", channel: "#ops", send_resolved: true }],
+            },
+            { name: "relay", email_configs: [{ to: "a@b.c", from: "d@e.f", smarthost: "relay:25", require_tls: false, send_resolved: true }] },
+        ]);
+    });
+
     test("problems: a duplicate receiver, an unknown route target, a webhook that is not a URL, a bad duration", () => {
         expect(
             observabilityArgsProblems({
@@ -104,6 +123,44 @@ describe("Alertmanager's configuration", () => {
             'receiver "pager" is not declared (receivers: ops, ops); fix: declare it, or route to one of them',
         ]);
         expect(observabilityArgsProblems({ retention: "15d", scrapeInterval: "15s", alerting })).toEqual([]);
+        expect(observabilityArgsProblems({ alerting: { receivers: [{ name: "m", email: { to: "ops", from: "a@b.c", smarthost: "smtp.example.com", password: "x" } }], defaultReceiver: "m" } })).toEqual([
+            'receiver m: email to "ops" is not a mail address; fix: e.g. ops@example.com',
+            'receiver m: email smarthost "smtp.example.com" is not host:port; fix: e.g. smtp.example.com:587',
+            "receiver m: email has a password but no username; fix: set its username too",
+        ]);
+    });
+});
+
+describe("the receivers' secrets (mocks)", () => {
+    let registered: Registered[];
+    beforeAll(async () => {
+        registered = installMocks();
+        const obs = new Observability("obs", {
+            ...MINIMAL,
+            images: { prometheus: "r/p@sha256:1", alertmanager: "r/a@sha256:2", nodeExporter: "r/n@sha256:3", swarmExporter: "r/s@sha256:4", socketProxy: "r/x@sha256:5" },
+            alerting: {
+                receivers: [{ name: "ops", email: { to: "ops@example.com", from: "am@example.com", smarthost: "smtp.example.com:587", username: "am", password: pulumi.secret("smtp-pass-1") }, chat: { url: pulumi.secret("https://chat.example.com/hooks/tok-2") } }],
+                defaultReceiver: "ops",
+            },
+        });
+        await valueOf(pulumi.output(obs.alertmanager.urn));
+    });
+
+    test("each a Swarm secret mounted in Alertmanager alone (its uid, 0400), the config naming the files, no value in any config or service", () => {
+        const secrets = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/swarm:Secret").map((r) => r.name).sort();
+        expect(secrets).toEqual(["obs-alerting-ops-chat", "obs-alerting-ops-smtp"]);
+        const am = registered.find((r) => r.type === "pulumi-nodejs:dynamic/swarm:Service" && r.name === "obs-alertmanager")!.inputs as Record<string, any>;
+        expect(am.secrets.map((s: { target: string; uid: string; mode: number }) => [s.target, s.uid, s.mode])).toEqual([
+            ["obs-alerting-ops-smtp", ALERTMANAGER_UID, 0o400],
+            ["obs-alerting-ops-chat", ALERTMANAGER_UID, 0o400],
+        ]);
+        const conf = parse(registered.find((r) => r.type === "pulumi-nodejs:dynamic/swarm:Config" && r.name === "obs-alertmanager")!.inputs.data as string);
+        expect(conf.receivers[0].email_configs[0].auth_password_file).toBe("/run/secrets/obs-alerting-ops-smtp");
+        expect(conf.receivers[0].slack_configs[0].api_url_file).toBe("/run/secrets/obs-alerting-ops-chat");
+        const others = JSON.stringify(registered.filter((r) => r.type !== "pulumi-nodejs:dynamic/swarm:Secret").map((r) => r.inputs));
+        for (const v of ["smtp-pass-1", "tok-2"]) expect(others).not.toContain(v);
+        const others2 = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/swarm:Service").filter((r) => r.name !== "obs-alertmanager");
+        expect(others2.filter((r) => JSON.stringify(r.inputs.secrets ?? []).includes("alerting"))).toEqual([]);
     });
 });
 

@@ -13,8 +13,8 @@ import { LOG_STORES, type LogStoreKind } from "../logs/render";
 import { LOGS_IMAGES } from "../logs/logs";
 import { TRACES_IMAGE } from "../traces/traces";
 import { GRAFANA_IMAGE } from "../grafana/grafana";
-import { OBSERVABILITY_IMAGES, observabilityArgsProblems } from "./observability";
-import type { AlertmanagerRender } from "./render";
+import type * as pulumi from "@pulumi/pulumi";
+import { type AlertingArgs, OBSERVABILITY_IMAGES, observabilityArgsProblems, type ReceiverArgs } from "./observability";
 
 /** The node label of prod's control manager (active, running only the control services). */
 export const CONTROL_LABEL = "swarm-etl.control";
@@ -27,11 +27,17 @@ const duration = z.string().regex(DURATION_RE, { message: "is not a Prometheus d
 const retention = z.string().regex(RETENTION_RE, { message: "is not a number of hours, days or weeks; fix: e.g. 12h, 7d or 4w" });
 const node = z.string().min(1).optional();
 
-const receiverSchema = z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: "is not a receiver name; fix: letters, digits, _ and -" }),
-    /** Alertmanager posts every notification (firing and resolved) here as JSON. */
-    webhook: z.strictObject({ url: z.string() }),
-});
+const receiverSchema = z
+    .strictObject({
+        name: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: "is not a receiver name; fix: letters, digits, _ and -" }),
+        /** Alertmanager posts every notification (firing and resolved) here as JSON. */
+        webhook: z.strictObject({ url: z.string() }).optional(),
+        /** Mail through your relay; `password` is a config secret (`pulumi config set --secret --path 'observability.alerting.receivers[0].email.password'`), a Swarm secret on the cluster. */
+        email: z.strictObject({ to: z.string(), from: z.string(), smarthost: z.string(), username: z.string().optional(), password: z.string().optional(), requireTls: z.boolean().optional() }).optional(),
+        /** A chat's incoming webhook in Slack's format (Slack, Mattermost, Rocket.Chat): `url` holds its token, so it is a config secret too. */
+        chat: z.strictObject({ url: z.string().regex(/^https?:\/\/\S+$/, { message: "is not an http(s) URL; fix: the chat's incoming webhook URL, as a config secret" }), channel: z.string().optional() }).optional(),
+    })
+    .refine((r) => r.webhook || r.email || r.chat, { message: "has no destination; fix: give it a webhook, an email or a chat (or remove it)" });
 
 export const observabilityConfigSchema = z.strictObject({
     /** Deploy metrics and alerts (Prometheus, Alertmanager, the exporters), and the logs, traces and Grafana below. @default - true */
@@ -48,7 +54,7 @@ export const observabilityConfigSchema = z.strictObject({
     slackSeconds: z.number().int().min(60).default(7200),
     alerting: z
         .strictObject({
-            /** Where alerts go: at least one webhook (the lab may have none: alerts then stay in Alertmanager's UI). */
+            /** Where alerts go: each a webhook, an email, a chat, or several (the lab may have none: alerts then stay in Alertmanager's UI). */
             receivers: z.array(receiverSchema).default([]),
             /** The receiver of what no route matches. @default - the first receiver */
             defaultReceiver: z.string().optional(),
@@ -196,9 +202,16 @@ export function observabilityStackProblems(
 /** The lab's receiver when none is configured: alerts stay in Alertmanager (its UI behind the edge). */
 export const LAB_RECEIVER = "alertmanager-ui";
 
-/** Alertmanager's routing as the component takes it. */
-export function alertingOf(o: ObservabilityConfig): AlertmanagerRender {
-    const receivers = o.alerting.receivers.length ? o.alerting.receivers : [{ name: LAB_RECEIVER }];
+/** Alertmanager's routing as the component takes it, the receivers' secrets wrapped by `secret` (pulumi.secret in the program). */
+export function alertingOf(o: ObservabilityConfig, secret: (v: string) => pulumi.Input<string> = (v) => v): AlertingArgs {
+    const receivers: ReceiverArgs[] = o.alerting.receivers.length
+        ? o.alerting.receivers.map((r) => ({
+              name: r.name,
+              webhook: r.webhook,
+              email: r.email && { ...r.email, password: r.email.password === undefined ? undefined : secret(r.email.password) },
+              chat: r.chat && { channel: r.chat.channel, url: secret(r.chat.url) },
+          }))
+        : [{ name: LAB_RECEIVER }];
     return { receivers, defaultReceiver: o.alerting.defaultReceiver ?? receivers[0].name, routes: o.alerting.routes };
 }
 

@@ -19,8 +19,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Config, HostConnection, ImageCheck, Network, Service, Volume } from "../../../providers/swarm";
-import { AlertmanagerRender, CADVISOR_LABELS, DOCKER_RO_DIR, MetricsTarget, PORTS, Receiver, renderAlertmanagerConfig, renderBlackboxConfig, renderPrometheusConfig, RULES_DIR, ScrapeTarget, TEXTFILE_DIR, TlsProbe } from "./render";
+import { Config, HostConnection, ImageCheck, Network, Secret, Service, ServiceSecretRef, Volume } from "../../../providers/swarm";
+import { AlertmanagerRender, CADVISOR_LABELS, EmailReceiver, DOCKER_RO_DIR, MetricsTarget, PORTS, Receiver, renderAlertmanagerConfig, renderBlackboxConfig, renderPrometheusConfig, RULES_DIR, ScrapeTarget, TEXTFILE_DIR, TlsProbe } from "./render";
 import { renderThresholds, ThresholdInputs } from "./thresholds";
 import { controlLabels } from "../../placement";
 
@@ -63,7 +63,7 @@ export interface ObservabilityArgs {
     readonly targets: readonly MetricsTarget[];
     /** TLS endpoints whose certificates are watched (the edge's), each with the network the blackbox exporter reaches it on. @default - none */
     readonly tlsProbes?: readonly (TlsProbe & { readonly networkId: pulumi.Input<string> })[];
-    readonly alerting: AlertmanagerRender;
+    readonly alerting: AlertingArgs;
     readonly thresholds: ThresholdInputs;
     /** Networks Prometheus and Alertmanager also join, where the edge reaches their UIs (the edge's own). @default - none */
     readonly uiNetworkIds?: readonly pulumi.Input<string>[];
@@ -71,6 +71,24 @@ export interface ObservabilityArgs {
     /** @default - true */
     readonly encrypted?: boolean;
 }
+
+/** Alertmanager's image runs as this uid (its Dockerfile): the receivers' secrets are its alone. */
+export const ALERTMANAGER_UID = "993";
+
+/** A receiver as the component takes it: its secrets (the relay's password, the chat's webhook URL) as values, which become Swarm secrets Alertmanager reads as files. */
+export interface ReceiverArgs {
+    readonly name: string;
+    readonly webhook?: { readonly url: string };
+    readonly email?: Omit<EmailReceiver, "passwordFile"> & { readonly password?: pulumi.Input<string> };
+    readonly chat?: { readonly url: pulumi.Input<string>; readonly channel?: string };
+}
+
+export interface AlertingArgs extends Omit<AlertmanagerRender, "receivers"> {
+    readonly receivers: readonly ReceiverArgs[];
+}
+
+const HOST_PORT_RE = /^[^\s:/]+:\d+$/;
+const MAIL_RE = /^[^\s@]+@[^\s@]+$/;
 
 const DURATION_RE = /^[1-9]\d*(?:ms|s|m|h|d|w|y)$/;
 
@@ -86,6 +104,12 @@ export function observabilityArgsProblems(a: Pick<ObservabilityArgs, "retention"
         if (names.indexOf(n) !== i) out.push(`receiver ${n} is declared twice; fix: keep one`);
     });
     for (const r of a.alerting.receivers) if (r.webhook && !/^https?:\/\/\S+$/.test(r.webhook.url)) out.push(`receiver ${r.name}: webhook url ${JSON.stringify(r.webhook.url)} is not an http(s) URL; fix: e.g. https://hooks.example.com/alertmanager`);
+    for (const r of a.alerting.receivers) {
+        if (!r.email) continue;
+        for (const k of ["to", "from"] as const) if (!MAIL_RE.test(r.email[k])) out.push(`receiver ${r.name}: email ${k} ${JSON.stringify(r.email[k])} is not a mail address; fix: e.g. ops@example.com`);
+        if (!HOST_PORT_RE.test(r.email.smarthost)) out.push(`receiver ${r.name}: email smarthost ${JSON.stringify(r.email.smarthost)} is not host:port; fix: e.g. smtp.example.com:587`);
+        if (r.email.password !== undefined && !r.email.username) out.push(`receiver ${r.name}: email has a password but no username; fix: set its username too`);
+    }
     for (const name of [a.alerting.defaultReceiver, ...(a.alerting.routes ?? []).map((r) => r.receiver)])
         if (!names.includes(name)) out.push(`receiver ${JSON.stringify(name)} is not declared (receivers: ${names.join(", ") || "none"}); fix: declare it, or route to one of them`);
     return out;
@@ -221,7 +245,21 @@ export class Observability extends pulumi.ComponentResource {
             pulumi.mergeOptions(after, { dependsOn: [this.socketProxy] }),
         );
 
-        const amConf = new Config(n("alertmanager"), { ...conn, name: n("alertmanager"), data: renderAlertmanagerConfig(args.alerting), labels }, child);
+        // The receivers' secrets: a Swarm secret each, read by Alertmanager (and nobody else) as a file.
+        const amSecrets: ServiceSecretRef[] = [];
+        const secretFile = (receiver: string, kind: string, value: pulumi.Input<string>) => {
+            const key = n(`alerting-${receiver}-${kind}`);
+            const secret = new Secret(key, { ...conn, name: key, data: pulumi.secret(value), labels }, child);
+            amSecrets.push({ secretId: secret.secretId, secretName: secret.secretName, target: key, uid: ALERTMANAGER_UID, gid: ALERTMANAGER_UID, mode: 0o400 });
+            return `/run/secrets/${key}`;
+        };
+        const receivers: Receiver[] = args.alerting.receivers.map((r) => ({
+            name: r.name,
+            webhook: r.webhook,
+            email: r.email && { to: r.email.to, from: r.email.from, smarthost: r.email.smarthost, username: r.email.username, requireTls: r.email.requireTls, passwordFile: r.email.password !== undefined ? secretFile(r.name, "smtp", r.email.password) : undefined },
+            chat: r.chat && { channel: r.chat.channel, urlFile: secretFile(r.name, "chat", r.chat.url) },
+        }));
+        const amConf = new Config(n("alertmanager"), { ...conn, name: n("alertmanager"), data: renderAlertmanagerConfig({ ...args.alerting, receivers }), labels }, child);
         this.alertmanager = new Service(
             this.names.alertmanager,
             {
@@ -234,6 +272,7 @@ export class Observability extends pulumi.ComponentResource {
                 constraints: [amData.constraint],
                 mounts: [{ type: "volume", source: n("alertmanager-data"), target: "/data" }],
                 configs: [{ configId: amConf.configId, configName: amConf.configName, target: "/etc/alertmanager/alertmanager.yml" }],
+                ...(amSecrets.length ? { secrets: amSecrets } : {}),
                 healthcheck: health(PORTS.alertmanager, "/-/ready"),
                 restartPolicy,
                 stopGracePeriod: "10s",

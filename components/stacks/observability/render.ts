@@ -151,10 +151,33 @@ export function renderPrometheusConfig(r: PrometheusRender): string {
     });
 }
 
-/** A receiver of alerts: a webhook (the lab's receiver, a chat bridge, an incident tool), or none (shown in Alertmanager only). */
+/** Mail through an SMTP relay; its password read from a file (a Swarm secret). */
+export interface EmailReceiver {
+    readonly to: string;
+    readonly from: string;
+    /** host:port of the relay. */
+    readonly smarthost: string;
+    readonly username?: string;
+    readonly passwordFile?: string;
+    /** STARTTLS required. @default - true */
+    readonly requireTls?: boolean;
+}
+
+/** A chat's incoming webhook in Slack's format (Slack, Mattermost, Rocket.Chat); its URL, which holds its token, read from a file (a Swarm secret). */
+export interface ChatReceiver {
+    readonly urlFile: string;
+    readonly channel?: string;
+}
+
+/**
+ * A receiver of alerts: a webhook (the lab's receiver, an incident tool), mail, a chat, any of them
+ * together, or none (shown in Alertmanager only).
+ */
 export interface Receiver {
     readonly name: string;
     readonly webhook?: { readonly url: string };
+    readonly email?: EmailReceiver;
+    readonly chat?: ChatReceiver;
 }
 
 export interface AlertmanagerRender {
@@ -180,6 +203,25 @@ export function renderAlertmanagerConfig(r: AlertmanagerRender): string {
             repeat_interval: r.repeatInterval ?? "4h",
             ...(r.routes?.length ? { routes: r.routes.map((x) => ({ matchers: [...x.matchers], receiver: x.receiver })) } : {}),
         },
-        receivers: r.receivers.map((x) => ({ name: x.name, ...(x.webhook ? { webhook_configs: [{ url: x.webhook.url, send_resolved: true }] } : {}) })),
+        receivers: r.receivers.map((x) => ({
+            name: x.name,
+            ...(x.webhook ? { webhook_configs: [{ url: x.webhook.url, send_resolved: true }] } : {}),
+            ...(x.email
+                ? {
+                      email_configs: [
+                          {
+                              to: x.email.to,
+                              from: x.email.from,
+                              smarthost: x.email.smarthost,
+                              ...(x.email.username ? { auth_username: x.email.username } : {}),
+                              ...(x.email.passwordFile ? { auth_password_file: x.email.passwordFile } : {}),
+                              require_tls: x.email.requireTls ?? true,
+                              send_resolved: true,
+                          },
+                      ],
+                  }
+                : {}),
+            ...(x.chat ? { slack_configs: [{ api_url_file: x.chat.urlFile, ...(x.chat.channel ? { channel: x.chat.channel } : {}), send_resolved: true }] } : {}),
+        })),
     });
 }
