@@ -46,7 +46,7 @@ export async function ensureSwarm(): Promise<void> {
     });
     if (ready === expected) return;
     const stack = await labStack();
-    const off = ["swarm-etl:postgres", "swarm-etl:spark", "swarm-etl:etl"];
+    const off = ["swarm-etl:postgres", "swarm-etl:spark", "swarm-etl:etl", "swarm-etl:observability"];
     for (const k of off) await stack.setConfig(k, { value: JSON.stringify({ enabled: false }) });
     try {
         await stack.up({ onOutput: log("lab-up") });

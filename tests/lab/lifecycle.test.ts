@@ -47,6 +47,7 @@ function writeConfig(shape: Shape): void {
         "swarm-etl:postgres": { enabled: false },
         "swarm-etl:spark": { enabled: false },
         "swarm-etl:etl": { enabled: false },
+        "swarm-etl:observability": { enabled: false },
         "swarm-etl:access": { knownHostsFile },
     };
     for (const [k, v] of Object.entries(shape.extra ?? {})) config[`swarm-etl:${k}`] = v;

@@ -40,8 +40,8 @@ describe("pulumi up --stack lab, through the bastion, with the real engine", () 
 
     beforeAll(async () => {
         stack = await labStack();
-        // This file tests the cluster and the demo; the data tier, Spark and the ETL have their own suite (platform.test.ts).
-        const off = ["swarm-etl:postgres", "swarm-etl:spark", "swarm-etl:etl"];
+        // This file tests the cluster and the demo; the data tier, Spark, the ETL and observability have their own suite (platform.test.ts).
+        const off = ["swarm-etl:postgres", "swarm-etl:spark", "swarm-etl:etl", "swarm-etl:observability"];
         for (const k of off) await stack.setConfig(k, { value: JSON.stringify({ enabled: false }) });
         afterAllRestore = async () => {
             for (const k of off) await stack.removeConfig(k);

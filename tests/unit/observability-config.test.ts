@@ -16,11 +16,11 @@ const withControl = (cfg: Record<string, unknown>, i = 0): Record<string, unknow
 });
 
 describe("the observability slice of the stack config", () => {
-    test("the lab: on by default, Prometheus on the first manager, VictoriaLogs, Jaeger beside it, no Grafana, no receiver needed", () => {
+    test("the lab: on by default, Prometheus on the first manager, VictoriaLogs on the first worker, Jaeger beside it, no Grafana, no receiver needed", () => {
         const cfg = parseStackConfig(labConfig());
         expect(cfg.observability).toMatchObject({ enabled: true, retention: "15d", scrapeInterval: "15s", containers: true, logs: { enabled: true, retention: "7d" }, traces: { enabled: true } });
         const nodes = [...cfg.managers.map((m) => ({ ...m, role: "manager" as const })), ...cfg.workers.map((w) => ({ ...w, role: "worker" as const }))];
-        expect(resolveObservabilityNodes(cfg.observability, nodes)).toEqual({ control: "mgr1", logs: "mgr2", traces: "mgr2", grafana: "mgr2" });
+        expect(resolveObservabilityNodes(cfg.observability, nodes)).toEqual({ control: "mgr1", logs: "wkr1", traces: "wkr1", grafana: "wkr1" });
     });
 
     test("prod: drained managers leave Prometheus nowhere; the control label keeps one active for it", () => {

@@ -69,7 +69,7 @@ export const observabilityConfigSchema = z.strictObject({
             enabled: z.boolean().default(true),
             /** The store: loki (its image from your registry, `images.logs-loki`) or victorialogs (built here). @default - loki (lab: victorialogs) */
             store: z.enum(LOG_STORES).optional(),
-            /** The store's node. @default - the node labelled swarm-etl.observability=true, else the first active node that is not the control manager */
+            /** The store's node. @default - the node labelled swarm-etl.observability=true, else the first active worker, else the first active manager that is not the control manager */
             node,
             retention: retention.default("7d"),
         })
@@ -119,7 +119,10 @@ const active = (n: NodeView) => n.availability !== "drain" && n.availability !==
 export function resolveObservabilityNodes(o: ObservabilityConfig, nodes: readonly NodeView[]): ObservabilityPlacement {
     const managers = nodes.filter((n) => n.role === "manager");
     const control = o.node ?? managers.find((n) => n.labels[CONTROL_LABEL] === "true")?.name ?? managers.find(active)?.name;
-    const logs = o.logs.node ?? nodes.find((n) => n.labels[STORES_LABEL] === "true" && active(n))?.name ?? nodes.find((n) => active(n) && n.name !== control && n.labels[CONTROL_LABEL] !== "true")?.name ?? control;
+    // Workers first: a default that stays put as managers are added (a store's volume does not move).
+    const free = (n: NodeView) => active(n) && n.name !== control && n.labels[CONTROL_LABEL] !== "true";
+    const logs =
+        o.logs.node ?? nodes.find((n) => n.labels[STORES_LABEL] === "true" && active(n))?.name ?? nodes.find((n) => n.role === "worker" && free(n))?.name ?? nodes.find(free)?.name ?? control;
     return { control, logs, traces: o.traces.node ?? logs, grafana: o.grafana.node ?? logs };
 }
 

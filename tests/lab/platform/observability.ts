@@ -6,7 +6,7 @@ import { X509Certificate } from "crypto";
 import { log } from "../harness";
 import { DOMAIN as EDGE_DOMAIN } from "../identity/stack";
 import { until } from "../nodeShell";
-import { ALERT_SINK, container, figures, KC_NODES, MEMBERS, NAME, OBS, OBS_NODE, platform, psql, repoExec, sh, SPARK_WORKERS, stack, STAR_CHECKSUM } from "./suite";
+import { ALERT_SINK, CHAT_TOKEN, container, figures, KC_NODES, MEMBERS, NAME, OBS, OBS_NODE, platform, psql, repoExec, sh, SPARK_WORKERS, stack, STAR_CHECKSUM } from "./suite";
 
 /** GET on a service's HTTP API from inside its own container (curl is in the images). */
 async function api<T>(service: string, port: number, path: string): Promise<T> {
@@ -250,6 +250,21 @@ export function alertDrills(): void {
             expect(await psql("SELECT count(*) FROM flights.etl_run WHERE started_at > to_timestamp(" + t0 / 1000 + ")")).toBe("1");
             expect(await psql(STAR_CHECKSUM)).toBe(before);
             await alertArrives("EtlDataQualityFailed", {}, 0, Number(finishedAt) * 1000, "the run's end");
+            // The same notification by mail and in the chat, through the URL Alertmanager read from its secret.
+            const onset = Number(finishedAt);
+            let lines: { kind: string; v: { subject?: string; titles?: string[]; path?: string; to?: string[]; receivedAt: number } }[] = [];
+            const got = (kind: string) => lines.find((l) => l.kind === kind && l.v.receivedAt >= onset && (l.v.subject ?? l.v.titles?.join(" ") ?? "").includes("EtlDataQualityFailed"));
+            await until(
+                async () => {
+                    const out = await sh(`docker logs ${container(ALERT_SINK)} 2>&1`, OBS_NODE);
+                    lines = out.split("\n").filter((l) => /^(MAIL|CHAT) /.test(l)).map((l) => ({ kind: l.slice(0, 4), v: JSON.parse(l.slice(5)) }));
+                    return !!got("MAIL") && !!got("CHAT");
+                },
+                120_000,
+                "EtlDataQualityFailed by mail and in the chat",
+            ).catch(() => undefined);
+            expect({ mail: got("MAIL")?.v.to, chat: got("CHAT")?.v.path }).toEqual({ mail: ["ops@lab.swarm-etl.test"], chat: `/chat/${CHAT_TOKEN}` });
+            figures.alerts.push(`EtlDataQualityFailed by mail ${(got("MAIL")!.v.receivedAt - onset).toFixed(1)} s and in the chat ${(got("CHAT")!.v.receivedAt - onset).toFixed(1)} s after the run's end`);
         });
     });
 }

@@ -7,6 +7,7 @@
 // is in `platform` (the tests change it); the helpers below are what the checks and drills share.
 import { randomBytes } from "crypto";
 import { Stack } from "@pulumi/pulumi/automation";
+import * as pulumi from "@pulumi/pulumi";
 import { withSession } from "../../../providers/ssh/connection";
 import { Service } from "../../../providers/swarm";
 import { PostgresCluster } from "../../../components/stacks/postgres/postgresCluster";
@@ -57,13 +58,28 @@ export const LOGS_NODE = "mgr3";
 export const TRACES = `${NAME}-traces`;
 /** Who may open the traces' and the logs' UIs through the edge. */
 export const OBSERVABILITY_UI_ROLES = ["platform-admin", "data-engineer"];
-/** The webhook receiver: every notification Alertmanager posts, one line of JSON on stdout. */
+/** The chat webhook's secret path (its token, as in a Slack or Mattermost URL): the receiver's URL is a Swarm secret. */
+export const CHAT_TOKEN = randomBytes(9).toString("hex");
+/**
+ * The receivers' sink: every notification Alertmanager posts to its webhook, one line of JSON on
+ * stdout (ALERT); what it posts to the chat's webhook in Slack's format (CHAT: the path, with its
+ * token, and the attachments' titles); and the mail it sends (MAIL: sender, recipients, subject),
+ * on an SMTP port (Python 3.11's smtpd, in a thread).
+ */
 const ALERT_SINK_SCRIPT = `
-import http.server, json, sys, time
+import asyncore, email, http.server, json, smtpd, sys, threading, time
+class M(smtpd.SMTPServer):
+    def process_message(self, peer, mailfrom, rcpttos, data, **kw):
+        msg = email.message_from_bytes(data if isinstance(data, bytes) else data.encode())
+        print("MAIL " + json.dumps({"from": mailfrom, "to": rcpttos, "subject": str(msg["Subject"]), "receivedAt": time.time()}), flush=True)
+M(("0.0.0.0", 1025), None, decode_data=False)
+threading.Thread(target=asyncore.loop, daemon=True).start()
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        for a in json.loads(body).get("alerts", []):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        if self.path.startswith("/chat/"):
+            print("CHAT " + json.dumps({"path": self.path, "titles": [a.get("title", "") for a in body.get("attachments", [])], "receivedAt": time.time()}), flush=True)
+        for a in body.get("alerts", []):
             print("ALERT " + json.dumps({"status": a["status"], "labels": a["labels"], "startsAt": a["startsAt"], "receivedAt": time.time()}), flush=True)
         self.send_response(200); self.end_headers()
     def log_message(self, *a): pass
@@ -430,7 +446,19 @@ export async function program() {
         targets: [...pg.metricsTargets, ...repository.metricsTargets, ...spark.metricsTargets, ...etl.metricsTargets, ...identity.kc.metricsTargets, ...identity.edge.metricsTargets, ...logs.metricsTargets, ...traces.metricsTargets],
         // The edge's certificate, as the blackbox exporter sees it.
         tlsProbes: [identity.edge.tlsProbe],
-        alerting: { receivers: [{ name: "lab", webhook: { url: `http://${ALERT_SINK}:8080/` } }], defaultReceiver: "lab", groupWait: "5s" },
+        // The webhook, and mail and a chat (its URL a secret) to the same sink.
+        alerting: {
+            receivers: [
+                {
+                    name: "lab",
+                    webhook: { url: `http://${ALERT_SINK}:8080/` },
+                    email: { to: "ops@lab.swarm-etl.test", from: "alertmanager@lab.swarm-etl.test", smarthost: `${ALERT_SINK}:1025`, requireTls: false },
+                    chat: { url: pulumi.secret(`http://${ALERT_SINK}:8080/chat/${CHAT_TOKEN}`), channel: "#lab" },
+                },
+            ],
+            defaultReceiver: "lab",
+            groupWait: "5s",
+        },
         thresholds: { slackSeconds: 7200 },
         // Rules evaluated every 5 s: an alert leaves soon after its condition held for its `for`;
         // a scrape of a dead node's target gives up after 5 s (every target here answers in ms).
