@@ -39,8 +39,8 @@ export function keptOffControl(props: ServiceArgs): ServiceArgs {
 }
 
 /**
- * The stack transformation that applies `keptOffControl` to every Service declared after it
- * (register it before the components: `pulumi.runtime.registerStackTransformation(keepServicesOffControl)`).
+ * The transformation that applies `keptOffControl` to every Service: give it to a component
+ * (`transformations: [keepServicesOffControl]`) and its children inherit it.
  */
 export const keepServicesOffControl: pulumi.ResourceTransformation = (args) =>
     args.resource instanceof Service ? { props: keptOffControl(args.props as ServiceArgs), opts: args.opts } : undefined;

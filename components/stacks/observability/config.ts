@@ -9,6 +9,7 @@
 // runs only the control services (labelled swarm-etl.placement=control): every other service gets
 // the constraint CONTROL_EXCLUDED (components/placement.ts), and the policy pack checks both.
 import { z } from "zod";
+import { CONTROL_NODE_LABEL } from "../../placement";
 import { LOG_STORES, type LogStoreKind } from "../logs/render";
 import { LOGS_IMAGES } from "../logs/logs";
 import { TRACES_IMAGE } from "../traces/traces";
@@ -17,7 +18,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { type AlertingArgs, OBSERVABILITY_IMAGES, observabilityArgsProblems, type ReceiverArgs } from "./observability";
 
 /** The node label of prod's control manager (active, running only the control services). */
-export const CONTROL_LABEL = "swarm-etl.control";
+export const CONTROL_LABEL = CONTROL_NODE_LABEL;
 /** The node label of the node that keeps the log and trace stores' data (and Grafana's) when observability.logs.node etc. are unset. */
 export const STORES_LABEL = "swarm-etl.observability";
 
